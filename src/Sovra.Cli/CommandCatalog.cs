@@ -1,0 +1,13 @@
+using System.CommandLine;
+using Sovra.Cli.Commands;
+
+namespace Sovra.Cli;
+
+/// <summary>Every sub-command of <c>sovra</c>, one line each, in the order <c>--help</c> lists them.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return VersionCommand.Create();
+    }
+}
