@@ -34,6 +34,15 @@ public sealed class LanguageModel : IDisposable
     public IReadOnlySet<int> EndOfGeneration { get; }
     public string? ChatTemplate => _source.GetString("tokenizer.chat_template");
 
+    /// <summary>Opens, checks and binds a GGUF model file.</summary>
+    public static LanguageModel Load(string path)
+    {
+        GgufModelSource source;
+        try { source = GgufModelSource.Open(path); }
+        catch (GgufFormatException e) { throw new ModelLoadException($"{System.IO.Path.GetFileName(path)} is not a valid GGUF file: {e.Message}"); }
+        return Load(source);
+    }
+
     /// <summary>Checks and binds the model; a bad file throws <see cref="ModelLoadException"/> before any work.</summary>
     public static LanguageModel Load(IModelSource source, Func<GgmlType, bool>? matrixTypeSupported = null)
     {
@@ -46,6 +55,11 @@ public sealed class LanguageModel : IDisposable
             foreach (var key in new[] { "tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id" })
                 if (source.GetInteger(key) is { } id && id >= 0 && id < hp.NVocab) eog.Add((int)id);
             return new LanguageModel(source, model, eog);
+        }
+        catch (GgufFormatException e)
+        {
+            source.Dispose();
+            throw new ModelLoadException($"{System.IO.Path.GetFileName(source.Path)}: {e.Message}");
         }
         catch
         {
