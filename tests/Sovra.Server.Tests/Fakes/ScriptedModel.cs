@@ -70,7 +70,7 @@ internal sealed class ScriptedModel(string script, int contextLength = 512, int 
             h ^= h << 13; h ^= h >> 17; h ^= h << 5;
             logits[i] = (h % 1000) / 500f; // 0 .. 2
         }
-        logits[next] = 8f;
+        logits[next] = 20f;
         logits[AnswerStart] = -10f;
     }
 
