@@ -31,6 +31,9 @@ internal sealed partial class Interpreter
 
     public int Line => _line;
 
+    /// <summary>Steps used so far (for measuring real templates against the budget).</summary>
+    public long Steps => _steps;
+
     public string Render(List<Node> body)
     {
         var output = new Sink(this);
@@ -203,8 +206,8 @@ internal sealed partial class Interpreter
             if (f.Else != null) ExecBody(f.Else, scope, output);
             return;
         }
-        var outerLoop = scope.Lookup("loop") as LoopValue;
-        var loop = new LoopValue(items) { Depth0 = outerLoop != null ? outerLoop.Depth0 + 1 : 0 };
+        // loop.depth only grows in recursive loops, which Sovra does not support; a nested loop is depth 1.
+        var loop = new LoopValue(items);
         for (var i = 0; i < items.Count; i++)
         {
             Step();
@@ -568,8 +571,8 @@ internal sealed partial class Interpreter
             "first" => BoolValue.Of(i == 0),
             "last" => BoolValue.Of(i == n - 1),
             "length" => IntValue.Of(n),
-            "depth" => IntValue.Of(loop.Depth0 + 1),
-            "depth0" => IntValue.Of(loop.Depth0),
+            "depth" => IntValue.Of(1),
+            "depth0" => IntValue.Of(0),
             "previtem" => i > 0 ? loop.Items[i - 1] : new UndefinedValue("there is no previous item"),
             "nextitem" => i < n - 1 ? loop.Items[i + 1] : new UndefinedValue("there is no next item"),
             "cycle" => new CallableValue("loop.cycle", (_, a) =>
