@@ -92,7 +92,7 @@ def main():
             continue
         for case in suite["cases"]:
             kwargs = dict(messages=case["messages"],
-                          tools=suite["tools"] if case.get("tools") else None,
+                          tools=(suite["tools_flat"] if case.get("tools") == "flat" else suite["tools"]) if case.get("tools") else None,
                           documents=None,
                           add_generation_prompt=case["add_generation_prompt"],
                           bos_token=suite["bos_token"], eos_token=suite["eos_token"])
