@@ -176,6 +176,15 @@ internal sealed partial class Interpreter
                 output.Write(PyText.Str(v));
                 return Flow.Normal;
             }
+            case WithNode w:
+            {
+                // Values are evaluated in the outer scope, then bound in the with-block's own scope.
+                var values = w.Assignments.Select(a => Eval(a.Value, scope)).ToList();
+                var inner = new Scope(scope);
+                for (var i = 0; i < values.Count; i++) Assign(w.Assignments[i].Target, values[i], inner);
+                ExecBody(w.Body, inner, output);
+                return Flow.Normal;
+            }
             case ScopeNode sn:
                 ExecBody(sn.Body, new Scope(scope), output);
                 return Flow.Normal;

@@ -50,6 +50,10 @@ internal static class NameCheck
                 Nodes(fb.Body, false);
                 break;
             case ScopeNode sn: Nodes(sn.Body, false); break;
+            case WithNode w:
+                foreach (var (_, v) in w.Assignments) Expr(v, soft);
+                Nodes(w.Body, false);
+                break;
         }
     }
 

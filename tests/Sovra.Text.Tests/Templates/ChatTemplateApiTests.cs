@@ -73,3 +73,31 @@ public class ChatTemplateApiTests
         Assert.Contains("JSON object", e.Message);
     }
 }
+
+public class OpenAIRequestTests
+{
+    [Fact]
+    public void An_openai_body_supplies_messages_tools_and_template_kwargs()
+    {
+        using var body = JsonDocument.Parse("""
+            {"model":"m","messages":[{"role":"user","content":"hi","name":"ana"}],
+             "tools":[{"type":"function","function":{"name":"f"}}],
+             "chat_template_kwargs":{"enable_thinking":false}}
+            """);
+        var request = ChatRenderRequest.FromOpenAIRequest(body.RootElement, addGenerationPrompt: false, bosToken: "<s>");
+        var t = ChatTemplate.Parse("{{ bos_token }}{{ messages[0].name }}:{{ messages[0].content }} {{ tools[0].function.name }} {{ enable_thinking }} {{ add_generation_prompt }}");
+        Assert.Equal("<s>ana:hi f False False", t.Render(request));
+    }
+
+    [Theory]
+    [InlineData("[]", "JSON object")]
+    [InlineData("{}", "\"messages\" array")]
+    [InlineData("{\"messages\":[],\"tools\":{}}", "\"tools\" must be an array")]
+    [InlineData("{\"messages\":[],\"chat_template_kwargs\":[]}", "must be an object")]
+    [InlineData("{\"messages\":[\"x\"]}", "JSON object")]
+    public void Malformed_bodies_are_argument_errors_naming_the_field(string json, string message)
+    {
+        using var body = JsonDocument.Parse(json);
+        Assert.Contains(message, Assert.Throws<ArgumentException>(() => ChatRenderRequest.FromOpenAIRequest(body.RootElement)).Message);
+    }
+}
