@@ -418,15 +418,19 @@ internal sealed partial class Interpreter
             case StrValue str:
                 Step(str.S.Length / CharsPerStep);
                 return StrValue.Of(PyText.Slice(str.S, start, stop, step));
+            case ListValue { PyType: not (null or "range") } view:
+                throw Fail($"'{view.PyType}' object is not subscriptable");
             case ListValue l:
                 var items = new List<Value>();
                 foreach (var i in PyOps.SliceIndices(l.Items.Count, start, stop, step)) { Step(); items.Add(l.Items[i]); }
                 return new ListValue(items, l.IsTuple);
             case UndefinedValue u:
                 throw UndefinedUse(u);
+            case DictValue:
+                throw Fail("unhashable type: 'slice'");
             default:
-                // Jinja2 turns a failed subscript into Undefined rather than an error.
-                return new UndefinedValue($"'{PyOps.TypeName(target)} object' is not subscriptable");
+                // Jinja2 compiles a slice to a plain Python subscript, so unlike obj[key] it fails instead of giving Undefined.
+                throw Fail($"'{PyOps.TypeName(target)}' object is not subscriptable");
         }
     }
 
@@ -548,7 +552,7 @@ internal sealed partial class Interpreter
             case DictValue d:
                 if (PyOps.IsHashable(key) && d.Map.TryGetValue(key, out var v)) return v;
                 break;
-            case ListValue l when PyOps.AsInt(key) is { } i:
+            case ListValue l when l.PyType is null or "range" && PyOps.AsInt(key) is { } i:
                 var idx = i < 0 ? i + l.Items.Count : i;
                 if (idx >= 0 && idx < l.Items.Count) return l.Items[(int)idx];
                 return new UndefinedValue($"'{PyOps.TypeName(obj)} object' has no element {i}");

@@ -142,10 +142,10 @@ internal static class Methods
         {
             NoArgs(it, "items", a);
             it.Step(d.Map.Count);
-            return new ListValue(d.Map.Select(kv => (Value)new ListValue([kv.Key, kv.Value], true)).ToList());
+            return new ListValue(d.Map.Select(kv => (Value)new ListValue([kv.Key, kv.Value], true)).ToList(), pyType: "dict_items");
         }),
-        "keys" => M("dict.keys", (it, a) => { NoArgs(it, "keys", a); return new ListValue([.. d.Map.Keys]); }),
-        "values" => M("dict.values", (it, a) => { NoArgs(it, "values", a); return new ListValue([.. d.Map.Values]); }),
+        "keys" => M("dict.keys", (it, a) => { NoArgs(it, "keys", a); return new ListValue([.. d.Map.Keys], pyType: "dict_keys"); }),
+        "values" => M("dict.values", (it, a) => { NoArgs(it, "values", a); return new ListValue([.. d.Map.Values], pyType: "dict_values"); }),
         "copy" => M("dict.copy", (it, a) =>
         {
             NoArgs(it, "copy", a);

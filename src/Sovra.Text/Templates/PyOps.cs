@@ -23,7 +23,7 @@ internal static class PyOps
         IntValue => "int",
         FloatValue => "float",
         StrValue => "str",
-        ListValue l => l.IsTuple ? "tuple" : "list",
+        ListValue l => l.PyType ?? (l.IsTuple ? "tuple" : "list"),
         DictValue => "dict",
         UndefinedValue => "Undefined",
         NamespaceValue => "Namespace",
@@ -66,7 +66,7 @@ internal static class PyOps
             case NoneValue: return b is NoneValue;
             case UndefinedValue: return b is UndefinedValue;
             case ListValue la:
-                if (b is not ListValue lb || la.IsTuple != lb.IsTuple || la.Items.Count != lb.Items.Count) return false;
+                if (b is not ListValue lb || la.IsTuple != lb.IsTuple || la.PyType != lb.PyType || la.Items.Count != lb.Items.Count) return false;
                 System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 for (var i = 0; i < la.Items.Count; i++)
                     if (!Equals(la.Items[i], lb.Items[i])) return false;
@@ -118,7 +118,7 @@ internal static class PyOps
             return AsInt(a)!.Value.CompareTo(AsInt(b)!.Value);
         }
         if (a is StrValue sa && b is StrValue sb) return CompareCodePoints(sa.S, sb.S);
-        if (a is ListValue la && b is ListValue lb && la.IsTuple == lb.IsTuple)
+        if (a is ListValue la && b is ListValue lb && la.IsTuple == lb.IsTuple && la.PyType == null && lb.PyType == null)
         {
             System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
             for (var i = 0; i < Math.Min(la.Items.Count, lb.Items.Count); i++)

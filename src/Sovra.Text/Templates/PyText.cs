@@ -33,7 +33,11 @@ internal static class PyText
             case FloatValue f: sb.Append(FloatRepr(f.V)); break;
             case StrValue s: AppendStrRepr(sb, s.S); break;
             case UndefinedValue: sb.Append("Undefined"); break;
+            case ListValue { RangeRepr: { } range }:
+                sb.Append(range);
+                break;
             case ListValue l:
+                if (l.PyType != null) sb.Append(l.PyType).Append('(');
                 sb.Append(l.IsTuple ? '(' : '[');
                 for (var i = 0; i < l.Items.Count; i++)
                 {
@@ -42,6 +46,7 @@ internal static class PyText
                 }
                 if (l.IsTuple && l.Items.Count == 1) sb.Append(',');
                 sb.Append(l.IsTuple ? ')' : ']');
+                if (l.PyType != null) sb.Append(')');
                 break;
             case DictValue d:
                 sb.Append('{');
