@@ -125,7 +125,7 @@ internal static partial class Filters
                 var cs = ArgBinder.Bool(p[1], false);
                 var items = it.Iterate(v);
                 Func<Value, Value> key = p[2] is null or NoneValue ? x => SortKey(x, cs) : x => SortKey(AttrPath(it, x, p[2]!), cs);
-                return new ListValue(StableSort(it, items, key, ArgBinder.Bool(p[0], false)));
+                return new ListValue(StableSort(it, items, key, ArgBinder.Bool(p[0], false), keysInLists: true));
             }
             case "unique":
             {
@@ -273,7 +273,9 @@ internal static partial class Filters
     private static Value SortKey(Value v, bool caseSensitive) =>
         !caseSensitive && v is StrValue s ? StrValue.Of(s.S.ToLowerInvariant()) : v;
 
-    private static List<Value> StableSort(Interpreter it, List<Value> items, Func<Value, Value> key, bool reverse)
+    /// <param name="keysInLists">Jinja2's sort filter wraps each key in a list, so equal keys compare by == first
+    /// and never reach '&lt;' (which matters for Undefined keys).</param>
+    private static List<Value> StableSort(Interpreter it, List<Value> items, Func<Value, Value> key, bool reverse, bool keysInLists = false)
     {
         it.Step(items.Count);
         var keyed = items.Select((x, i) => (Item: x, Key: key(x), Index: i)).ToList();
@@ -281,7 +283,7 @@ internal static partial class Filters
         {
             keyed.Sort((x, y) =>
             {
-                var c = PyOps.Compare(x.Key, y.Key, "<");
+                var c = keysInLists && PyOps.Equals(x.Key, y.Key) ? 0 : PyOps.Compare(x.Key, y.Key, "<");
                 if (reverse) c = -c;
                 return c != 0 ? c : x.Index.CompareTo(y.Index);
             });

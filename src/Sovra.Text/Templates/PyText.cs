@@ -31,6 +31,7 @@ internal static class PyText
             case BoolValue b: sb.Append(b.V ? "True" : "False"); break;
             case IntValue i: sb.Append(i.V.ToString(CultureInfo.InvariantCulture)); break;
             case FloatValue f: sb.Append(FloatRepr(f.V)); break;
+            case StrValue { Safe: true } m: sb.Append("Markup("); AppendStrRepr(sb, m.S); sb.Append(')'); break;
             case StrValue s: AppendStrRepr(sb, s.S); break;
             case UndefinedValue: sb.Append("Undefined"); break;
             case ListValue { RangeRepr: { } range }:

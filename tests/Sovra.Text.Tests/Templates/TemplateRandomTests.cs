@@ -6,7 +6,7 @@ namespace Sovra.Text.Tests.Templates;
 
 /// <summary>
 /// Differential test: 1 500 seeded random expressions and statements over Jinja's operators, filters, tests and
-/// methods (tools/reference/scripts/tmpl-render.py --random 1500 7), each compared with Python's Jinja2.
+/// methods (tools/reference/scripts/tmpl-render.py --random 1500 23), each compared with Python's Jinja2.
 /// </summary>
 public class TemplateRandomTests
 {
