@@ -10,5 +10,8 @@ internal static class CommandCatalog
     {
         yield return VersionCommand.Create();
         yield return GatewayCommand.Create();
+        yield return InspectCommand.Create();
+        yield return SynthCommand.Create();
+        yield return TemplateCommand.Create();
     }
 }

@@ -12,6 +12,8 @@ internal static class Arithmetic
             it.ChargeString((long)a.Length + b.Length);
             return StrValue.Of(a + b);
         }
+        // str % Undefined: Python treats the Undefined as a mapping, so a format without conversions is returned as is.
+        if (op == "%" && l is StrValue lf && r is UndefinedValue { Unsafe: false } && !lf.S.Contains('%')) return lf;
         if (l is UndefinedValue ul) throw Interpreter.UndefinedUse(ul);
         if (r is UndefinedValue ur) throw Interpreter.UndefinedUse(ur);
         if (PyOps.IsNumber(l) && PyOps.IsNumber(r)) return Numeric(it, op, l, r);
@@ -21,17 +23,27 @@ internal static class Arithmetic
                 it.ChargeString((long)a.S.Length + b.S.Length);
                 if (a.Safe || b.Safe) return StrValue.Markup(Escape(a) + Escape(b));
                 return StrValue.Of(a.S + b.S);
-            case "+" when l is ListValue a && r is ListValue b && a.IsTuple == b.IsTuple:
+            case "+" when l is ListValue { PyType: null } a && r is ListValue { PyType: null } b && a.IsTuple == b.IsTuple:
                 it.CheckItems((long)a.Items.Count + b.Items.Count);
                 return new ListValue([.. a.Items, .. b.Items], a.IsTuple);
-            case "*" when l is StrValue or ListValue && PyOps.AsInt(r) is { } n:
+            case "*" when l is StrValue or ListValue { PyType: null } && PyOps.AsInt(r) is { } n:
                 return Repeat(it, l, n);
-            case "*" when r is StrValue or ListValue && PyOps.AsInt(l) is { } n:
+            case "*" when r is StrValue or ListValue { PyType: null } && PyOps.AsInt(l) is { } n:
                 return Repeat(it, r, n);
             case "+" when l is StrValue:
                 throw it.Fail($"can only concatenate str (not \"{PyOps.TypeName(r)}\") to str");
-            case "%" when l is StrValue:
-                throw it.Fail("printf-style '%' formatting of strings is not supported; use the format filter or '~'");
+            case "%" when l is StrValue fmt:
+            {
+                // Python's str % args: a tuple spreads, a dict supplies %(name)s, anything else is the one value.
+                var args = r switch
+                {
+                    ListValue { IsTuple: true } t => new CallArgs(t.Items, []),
+                    DictValue d => new CallArgs([], d.Map.Select(kv => new KeyValuePair<string, Value>(PyText.Str(kv.Key), kv.Value)).ToList()),
+                    _ => new CallArgs([r], []),
+                };
+                // A list counts as a mapping for str % (it has __getitem__), so an unused one is no error.
+                return it.MakeString(Filters.Printf(it, fmt.S, args, allowUnused: r is ListValue { IsTuple: false }));
+            }
         }
         throw it.Fail($"unsupported operand type(s) for {op}: '{PyOps.TypeName(l)}' and '{PyOps.TypeName(r)}'");
     }

@@ -39,7 +39,8 @@ internal static class Builtins
         it.CheckItems(count);
         var items = new List<Value>((int)count);
         for (long i = 0, v = start; i < count; i++, v += step) items.Add(IntValue.Of(v));
-        return new ListValue(items);
+        var repr = step == 1 ? $"range({start}, {stop})" : $"range({start}, {stop}, {step})";
+        return new ListValue(items, pyType: "range", rangeRepr: repr);
     }
 
     private static Value Dict(Interpreter it, CallArgs a)

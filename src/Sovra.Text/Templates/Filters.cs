@@ -125,7 +125,7 @@ internal static partial class Filters
                 var cs = ArgBinder.Bool(p[1], false);
                 var items = it.Iterate(v);
                 Func<Value, Value> key = p[2] is null or NoneValue ? x => SortKey(x, cs) : x => SortKey(AttrPath(it, x, p[2]!), cs);
-                return new ListValue(StableSort(it, items, key, ArgBinder.Bool(p[0], false)));
+                return new ListValue(StableSort(it, items, key, ArgBinder.Bool(p[0], false), keysInLists: true));
             }
             case "unique":
             {
@@ -168,11 +168,13 @@ internal static partial class Filters
             case "int":
             {
                 var p = ArgBinder.Bind(it, name, a, "default", "base");
+                if (v is UndefinedValue ui) throw Interpreter.UndefinedUse(ui); // int(Undefined) fails, it is no ValueError
                 return ToInt(v, p[0] ?? IntValue.Of(0), (int)ArgBinder.Int(it, name, p[1], 10));
             }
             case "float":
             {
                 var p = ArgBinder.Bind(it, name, a, "default");
+                if (v is UndefinedValue uf) throw Interpreter.UndefinedUse(uf);
                 return ToFloat(v) is { } f ? new FloatValue(f) : p[0] ?? new FloatValue(0.0);
             }
             case "abs":
@@ -271,16 +273,26 @@ internal static partial class Filters
     private static Value SortKey(Value v, bool caseSensitive) =>
         !caseSensitive && v is StrValue s ? StrValue.Of(s.S.ToLowerInvariant()) : v;
 
-    private static List<Value> StableSort(Interpreter it, List<Value> items, Func<Value, Value> key, bool reverse)
+    /// <param name="keysInLists">Jinja2's sort filter wraps each key in a list, so equal keys compare by == first
+    /// and never reach '&lt;' (which matters for Undefined keys).</param>
+    private static List<Value> StableSort(Interpreter it, List<Value> items, Func<Value, Value> key, bool reverse, bool keysInLists = false)
     {
         it.Step(items.Count);
         var keyed = items.Select((x, i) => (Item: x, Key: key(x), Index: i)).ToList();
-        keyed.Sort((x, y) =>
+        try
         {
-            var c = PyOps.Compare(x.Key, y.Key, "<");
-            if (reverse) c = -c;
-            return c != 0 ? c : x.Index.CompareTo(y.Index);
-        });
+            keyed.Sort((x, y) =>
+            {
+                var c = keysInLists && PyOps.Equals(x.Key, y.Key) ? 0 : PyOps.Compare(x.Key, y.Key, "<");
+                if (reverse) c = -c;
+                return c != 0 ? c : x.Index.CompareTo(y.Index);
+            });
+        }
+        catch (InvalidOperationException e) when (e.InnerException is TemplateException or InsufficientExecutionStackException)
+        {
+            // List.Sort wraps what the comparer throws; surface the template's own error.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+        }
         return keyed.Select(x => x.Item).ToList();
     }
 
@@ -396,7 +408,7 @@ internal static partial class Filters
     }
 
     /// <summary>The format filter: printf-style "%s" / "%d" / "%r" / "%%" with positional or named (%(name)s) values.</summary>
-    private static string Printf(Interpreter it, string fmt, CallArgs a)
+    internal static string Printf(Interpreter it, string fmt, CallArgs a, bool allowUnused = false)
     {
         if (a.Positional.Count > 0 && a.Keywords.Count > 0) throw it.Fail("can't handle positional and keyword arguments at the same time");
         var sb = new StringBuilder();
@@ -427,7 +439,7 @@ internal static partial class Filters
             });
             it.ChargeString(sb.Length);
         }
-        if (a.Keywords.Count == 0 && next < a.Positional.Count) throw it.Fail("not all arguments converted during string formatting");
+        if (a.Keywords.Count == 0 && next < a.Positional.Count && !allowUnused) throw it.Fail("not all arguments converted during string formatting");
         return sb.ToString();
     }
 }

@@ -41,12 +41,14 @@ internal static class JinjaTests
             // Python: len() and __getitem__ both work. Jinja2's Undefined has both, so it counts as a sequence.
             case "sequence": None(); return v is StrValue or ListValue or DictValue or UndefinedValue;
             case "iterable": None(); return v is StrValue or ListValue or DictValue or UndefinedValue or GeneratorValue;
-            case "callable": None(); return v is CallableValue or MacroValue;
+            // Undefined has __call__ (it raises when called), so Python's callable() says yes.
+            case "callable": None(); return v is CallableValue or MacroValue or UndefinedValue;
             case "escaped": None(); return false;
             case "filter": None(); return v is StrValue fs && Filters.IsKnown(fs.S);
             case "test": None(); return v is StrValue ts && IsKnown(ts.S);
-            case "odd": None(); return IntArg(it, v) % 2 != 0;
-            case "even": None(); return IntArg(it, v) % 2 == 0;
+            // Jinja2: value % 2 == 1 / == 0, with Python's modulo (2.5 is neither odd nor even).
+            case "odd": None(); return PyOps.Equals(Arithmetic.Binary(it, "%", v, IntValue.Of(2)), IntValue.Of(1));
+            case "even": None(); return PyOps.Equals(Arithmetic.Binary(it, "%", v, IntValue.Of(2)), IntValue.Of(0));
             case "divisibleby":
             {
                 var d = Arg();
@@ -70,11 +72,5 @@ internal static class JinjaTests
             case "<=" or "le": return PyOps.Compare(v, Arg(), "<=") <= 0;
             default: throw it.Fail($"No test named '{name}'.");
         }
-    }
-
-    private static long IntArg(Interpreter it, Value v)
-    {
-        if (v is UndefinedValue u) throw Interpreter.UndefinedUse(u);
-        return PyOps.AsInt(v) ?? (v is FloatValue f ? (long)f.V : throw it.Fail($"not all arguments converted during string formatting"));
     }
 }

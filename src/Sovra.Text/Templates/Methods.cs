@@ -37,8 +37,8 @@ internal static class Methods
             "strip" => M("str.strip", (it, a) => new StrValue(Strip(s, Chars(it, "strip", a), true, true), self.Safe)),
             "lstrip" => M("str.lstrip", (it, a) => new StrValue(Strip(s, Chars(it, "lstrip", a), true, false), self.Safe)),
             "rstrip" => M("str.rstrip", (it, a) => new StrValue(Strip(s, Chars(it, "rstrip", a), false, true), self.Safe)),
-            "split" => M("str.split", (it, a) => Split(it, s, a, fromRight: false)),
-            "rsplit" => M("str.rsplit", (it, a) => Split(it, s, a, fromRight: true)),
+            "split" => M("str.split", (it, a) => Split(it, self, a, fromRight: false)),
+            "rsplit" => M("str.rsplit", (it, a) => Split(it, self, a, fromRight: true)),
             "splitlines" => M("str.splitlines", (it, a) =>
             {
                 var keep = ArgBinder.Bool(ArgBinder.Bind(it, "splitlines", a, "keepends")[0], false);
@@ -142,10 +142,10 @@ internal static class Methods
         {
             NoArgs(it, "items", a);
             it.Step(d.Map.Count);
-            return new ListValue(d.Map.Select(kv => (Value)new ListValue([kv.Key, kv.Value], true)).ToList());
+            return new ListValue(d.Map.Select(kv => (Value)new ListValue([kv.Key, kv.Value], true)).ToList(), pyType: "dict_items");
         }),
-        "keys" => M("dict.keys", (it, a) => { NoArgs(it, "keys", a); return new ListValue([.. d.Map.Keys]); }),
-        "values" => M("dict.values", (it, a) => { NoArgs(it, "values", a); return new ListValue([.. d.Map.Values]); }),
+        "keys" => M("dict.keys", (it, a) => { NoArgs(it, "keys", a); return new ListValue([.. d.Map.Keys], pyType: "dict_keys"); }),
+        "values" => M("dict.values", (it, a) => { NoArgs(it, "values", a); return new ListValue([.. d.Map.Values], pyType: "dict_values"); }),
         "copy" => M("dict.copy", (it, a) =>
         {
             NoArgs(it, "copy", a);
@@ -194,8 +194,9 @@ internal static class Methods
         return s[b..e];
     }
 
-    private static Value Split(Interpreter it, string s, CallArgs a, bool fromRight)
+    private static Value Split(Interpreter it, StrValue self, CallArgs a, bool fromRight)
     {
+        var s = self.S;
         var fn = fromRight ? "rsplit" : "split";
         var p = ArgBinder.Bind(it, fn, a, "sep", "maxsplit");
         var max = ArgBinder.Int(it, fn, p[1], -1);
@@ -237,7 +238,8 @@ internal static class Methods
             }
         }
         it.CheckItems(parts.Count);
-        return new ListValue(parts.Select(x => (Value)StrValue.Of(x)).ToList());
+        // Markup.split gives Markup parts.
+        return new ListValue(parts.Select(x => (Value)new StrValue(x, self.Safe)).ToList());
     }
 
     private static List<string> SplitWhitespace(string s, long max)

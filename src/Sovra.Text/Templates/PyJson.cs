@@ -53,6 +53,8 @@ internal static class PyJson
                 case IntValue i: sb.Append(i.V.ToString(CultureInfo.InvariantCulture)); break;
                 case FloatValue f: sb.Append(Float(f.V)); break;
                 case StrValue s: WriteString(s.S); break;
+                case ListValue { PyType: { } pyType }:
+                    throw it.Fail($"Object of type {pyType} is not JSON serializable");
                 case ListValue l:
                     if (l.Items.Count == 0) { sb.Append("[]"); break; }
                     sb.Append('[');

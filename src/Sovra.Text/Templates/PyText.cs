@@ -31,9 +31,14 @@ internal static class PyText
             case BoolValue b: sb.Append(b.V ? "True" : "False"); break;
             case IntValue i: sb.Append(i.V.ToString(CultureInfo.InvariantCulture)); break;
             case FloatValue f: sb.Append(FloatRepr(f.V)); break;
+            case StrValue { Safe: true } m: sb.Append("Markup("); AppendStrRepr(sb, m.S); sb.Append(')'); break;
             case StrValue s: AppendStrRepr(sb, s.S); break;
-            case UndefinedValue: sb.Append(""); break;
+            case UndefinedValue: sb.Append("Undefined"); break;
+            case ListValue { RangeRepr: { } range }:
+                sb.Append(range);
+                break;
             case ListValue l:
+                if (l.PyType != null) sb.Append(l.PyType).Append('(');
                 sb.Append(l.IsTuple ? '(' : '[');
                 for (var i = 0; i < l.Items.Count; i++)
                 {
@@ -42,6 +47,7 @@ internal static class PyText
                 }
                 if (l.IsTuple && l.Items.Count == 1) sb.Append(',');
                 sb.Append(l.IsTuple ? ')' : ']');
+                if (l.PyType != null) sb.Append(')');
                 break;
             case DictValue d:
                 sb.Append('{');

@@ -56,12 +56,18 @@ internal sealed class StrValue(string s, bool safe = false) : Value
     public override ValueKind Kind => ValueKind.Str;
 }
 
-/// <summary>A Python list or tuple; never mutated after it is built (the sandbox is immutable).</summary>
-internal sealed class ListValue(List<Value> items, bool isTuple = false) : Value
+/// <summary>
+/// A Python list or tuple; never mutated after it is built (the sandbox is immutable). <see cref="PyType"/>
+/// marks the list-like types that print and combine differently: range ("range(0, 4)") and the dict views
+/// dict_keys / dict_values / dict_items.
+/// </summary>
+internal sealed class ListValue(List<Value> items, bool isTuple = false, string? pyType = null, string? rangeRepr = null) : Value
 {
     public static readonly ListValue EmptyList = new([]);
     public readonly List<Value> Items = items;
     public readonly bool IsTuple = isTuple;
+    public readonly string? PyType = pyType;
+    public readonly string? RangeRepr = rangeRepr;
     public override ValueKind Kind => ValueKind.List;
 }
 
@@ -124,7 +130,6 @@ internal sealed class LoopValue(List<Value> items) : Value
 {
     public readonly List<Value> Items = items;
     public int Index0;
-    public int Depth0;
     public Value? LastChanged;
     public override ValueKind Kind => ValueKind.Loop;
 }
