@@ -50,6 +50,7 @@ public class SynthCommandTests
         Assert.Equal([9707, 1879], llama.GetProperty("promptTokens").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(151643, llama.GetProperty("bos").GetInt32());
         Assert.Equal(151645, llama.GetProperty("eos").GetInt32());
+        File.Delete(path);
     }
 
     [Fact]
