@@ -216,7 +216,7 @@ internal static unsafe class V128Dot
                 isum += lo * sc1 + hi * sc2;
             }
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * Avx2Dot.KMins(w + 4, a.BSums + 16 * b);
+            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * KScales.MinSum(w + 4, a.BSums + 16 * b);
         }
         return sum;
     }
@@ -246,7 +246,7 @@ internal static unsafe class V128Dot
                 isum += Dot32(l0.AsSByte(), l1.AsSByte(), x + 64 * c) * sc1 + Dot32(h0.AsSByte(), h1.AsSByte(), x + 64 * c + 32) * sc2;
             }
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * Avx2Dot.KMins(w + 4, a.BSums + 16 * b);
+            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * KScales.MinSum(w + 4, a.BSums + 16 * b);
         }
         return sum;
     }
@@ -274,7 +274,7 @@ internal static unsafe class V128Dot
                         var g = 8 * h + 2 * k + half;
                         isum += sc[g] * Vector128.Sum(Dot16(q.AsSByte(), Vector128.Load(x + 16 * g)));
                     }
-            sum += a.D[b] * Fp.LoadHalf(w + 208) * (isum - Avx2Dot.Q6Offset(sc, a.BSums + 16 * b));
+            sum += a.D[b] * Fp.LoadHalf(w + 208) * (isum - Q6_KBlock.Offset(sc, a.BSums + 16 * b));
         }
         return sum;
     }
