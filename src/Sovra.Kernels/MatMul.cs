@@ -16,6 +16,7 @@ public sealed unsafe class MatMul : IDisposable
 {
     private readonly KernelThreadPool _pool;
     private readonly RowsJob _rows = new();
+    private readonly QuantJob _quant = new();
     private readonly TileJob _tiles;
     private byte* _act;       // [n][actRowBytes] quantized activations
     private long _actBytes;
@@ -57,6 +58,7 @@ public sealed unsafe class MatMul : IDisposable
             if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
                 _tiles.Prepare(Path, w, _actRows, n, py);
+                _pool.Run(_tiles.Panel, _tiles.PanelItems);
                 _pool.Run(_tiles, _tiles.Items);
                 return;
             }
@@ -92,11 +94,23 @@ public sealed unsafe class MatMul : IDisposable
             _actRows = (ActRow*)NativeMemory.Alloc((nuint)n, (nuint)sizeof(ActRow));
             _actRowsCount = n;
         }
-        for (var t = 0; t < n; t++)
-        {
-            _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
-            Activations.Quantize(kind, x + (long)t * cols, cols, _actRows[t]);
-        }
+        for (var t = 0; t < n; t++) _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
+        _quant.Kind = kind;
+        _quant.X = x;
+        _quant.Cols = cols;
+        _quant.Rows = _actRows;
+        _pool.Run(_quant, n);
+    }
+
+    /// <summary>Quantizes activation row <c>index</c>.</summary>
+    private sealed class QuantJob : IParallelJob
+    {
+        public ActivationKind Kind;
+        public float* X;
+        public int Cols;
+        public ActRow* Rows;
+
+        public void Execute(int index, int worker) => Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -34,6 +34,18 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     private int _rows, _cols, _n, _groups, _groupSize, _lanes, _tokenGroups;
     private long _pxBytes, _dxOffset, _sxOffset, _bxOffset, _panelGroupBytes, _unpackedRowBytes;
     private float* _y;
+    private ActRow* _acts;
+
+    /// <summary>The transposition, one item per token group; run it (on the pool) after Prepare and before the product.</summary>
+    public IParallelJob Panel => _panelJob ??= new PanelJob(this);
+    private PanelJob? _panelJob;
+
+    public int PanelItems => _tokenGroups;
+
+    private sealed class PanelJob(TileJob owner) : IParallelJob
+    {
+        public void Execute(int index, int worker) => owner.BuildPanelGroup(index);
+    }
 
     public TileJob(int threads)
     {
@@ -77,7 +89,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
         EnsurePanel(_panelGroupBytes * _tokenGroups);
-        BuildPanel(acts);
+        _acts = acts;
 
         _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
         Items = (_rows + RowBlock - 1) / RowBlock;
@@ -94,28 +106,32 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         _panelBytes = bytes;
     }
 
-    /// <summary>Transposes the quantized activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
+    /// <summary>Transposes token group <paramref name="g"/>'s activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BuildPanel(ActRow* acts)
+    private void BuildPanelGroup(int g)
     {
-        new Span<byte>(_panel, checked((int)(_panelGroupBytes * _tokenGroups))).Clear();
+        var p = _panel + g * _panelGroupBytes;
+        new Span<byte>(p, checked((int)_panelGroupBytes)).Clear();
         var subPairs = _groupSize == 256;
-        for (var t = 0; t < _n; t++)
+        var end = Math.Min(_n, (g + 1) * _lanes);
+        for (var t = g * _lanes; t < end; t++)
         {
+            var lane = t - g * _lanes;
+            var acts = _acts;
             if (_float)
             {
-                var pf = (float*)(_panel + t / _lanes * _panelGroupBytes) + t % _lanes;
+                var pf = (float*)p + lane;
                 var xf = acts[t].F;
                 for (var k = 0; k < _cols; k++) pf[k * _lanes] = xf[k];
                 continue;
             }
-            var g = t / _lanes;
-            var lane = t % _lanes;
-            var p = _panel + g * _panelGroupBytes;
             var px = (int*)p + lane;
-            var q = acts[t].Q;
+            var q = (ushort*)acts[t].Q; // two int8 values → one int16 pair per 32-bit lane slot
             for (var kp = 0; kp < _cols / 2; kp++)
-                px[kp * _lanes] = (ushort)(short)q[2 * kp] | ((short)q[2 * kp + 1] << 16);
+            {
+                var two = q[kp];
+                px[kp * _lanes] = (ushort)(short)(sbyte)two | ((sbyte)(two >> 8) << 16);
+            }
             var dx = (float*)(p + _dxOffset) + lane;
             for (var b = 0; b < _groups; b++) dx[b * _lanes] = acts[t].D[b];
             if (_mins == MinKind.Affine)
