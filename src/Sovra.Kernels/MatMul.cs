@@ -116,6 +116,7 @@ public sealed unsafe class MatMul : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         NativeMemory.AlignedFree(_act);
         NativeMemory.Free(_actRows);
         _act = null;
