@@ -144,6 +144,27 @@ public sealed class MatMulTests : IDisposable
         Assert.Equal(1000 + 9, job.Done); // the first run still did its other nine items
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.F16)]
+    public void Calls_allocate_nothing_once_buffers_have_grown(GgmlType type)
+    {
+        var (w, x) = Problem(type, rows: 64, blocksPerRow: QuantFormat.Of(type).BlockSize == 256 ? 2 : 8, n: 40, seed: 6);
+        using var mm = new MatMul(_pool);
+        var y = new float[40 * 64];
+        mm.MatMat(w, x, 40, y);
+        mm.MatVec(w, x.AsSpan(0, w.Cols), y.AsSpan(0, 64));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 20; i++)
+        {
+            mm.MatMat(w, x, 40, y);
+            mm.MatMat(w, x, 3, y);
+            mm.MatVec(w, x.AsSpan(0, w.Cols), y.AsSpan(0, 64));
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Every_item_of_every_run_executes_exactly_once_across_many_short_runs()
     {

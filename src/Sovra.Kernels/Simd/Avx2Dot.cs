@@ -181,20 +181,21 @@ internal static unsafe class Avx2Dot
 
     /// <summary>Σ m_j·(bs[2j] + bs[2j+1]) for eight unpacked mins.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int KMinsUnpacked(ulong m, short* bs)
+    internal static int KMinsUnpacked(ulong m, short* bs) => Vector256.Sum(KMinsVector(m, bs));
+
+    /// <summary>m_j·(bs[2j] + bs[2j+1]) in lane j: (m0,m0,m1,m1,...) · bs as one vpmaddwd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<int> KMinsVector(ulong m, short* bs)
     {
-        // (m0,m0,m1,m1,...) · bs as one vpmaddwd, then a horizontal sum.
         var mins = Vector128.CreateScalarUnsafe(m).AsByte();
-        var dup = Sse2.UnpackLow(mins, mins);
-        var m16 = Avx2.ConvertToVector256Int16(dup);
-        return Vector256.Sum(Avx2.MultiplyAddAdjacent(m16, Avx.LoadVector256(bs)));
+        var m16 = Avx2.ConvertToVector256Int16(Sse2.UnpackLow(mins, mins));
+        return Avx2.MultiplyAddAdjacent(m16, Avx.LoadVector256(bs));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
-        Vector256<float> acc = default;
-        var mins = 0f;
+        Vector256<float> acc = default, minAcc = default;
         var mask = Vector256.Create((byte)0x0F);
         sbyte* xq = a.Q;
         float* xd = a.D;
@@ -215,9 +216,9 @@ internal static unsafe class Avx2Dot
             }
             var dx = a.D[b];
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
-            mins += dx * Fp.LoadHalf(w + 2) * KMinsUnpacked(mn, xb + 16 * b);
+            minAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(KMinsVector(mn, xb + 16 * b)), Vector256.Create(dx * Fp.LoadHalf(w + 2)), minAcc);
         }
-        return Vector256.Sum(acc) - mins;
+        return Vector256.Sum(acc - minAcc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
