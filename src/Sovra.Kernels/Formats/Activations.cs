@@ -20,6 +20,7 @@ internal unsafe struct ActRow
     public float* D;     // [cols/32]   Q8_0 / Q8_1: the F16-rounded scale; [cols/256] Q8_K: the float scale
     public float* S;     // [cols/32]   Q8_1: F16-rounded d·Σq of the block
     public short* BSums; // [cols/16]   Q8_K: Σq of each 16 values
+    public int* Sum;     // [cols/32]   Q8_0 / Q8_1: Σq of the block (lets unsigned weight nibbles skip the −8 per value)
     public float* F;     // [cols]      float kinds
 }
 
@@ -29,7 +30,7 @@ internal static unsafe class Activations
     public static long RowBytes(ActivationKind kind, int cols) => kind switch
     {
         ActivationKind.F32 or ActivationKind.F16Rounded or ActivationKind.Bf16Rounded => Align(4L * cols),
-        ActivationKind.Q8_0 or ActivationKind.Q8_1 => Align(cols) + 2 * Align(4L * (cols / 32)),
+        ActivationKind.Q8_0 or ActivationKind.Q8_1 => Align(cols) + 3 * Align(4L * (cols / 32)),
         ActivationKind.Q8_K => Align(cols) + Align(4L * (cols / 256)) + Align(2L * (cols / 16)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
@@ -56,6 +57,7 @@ internal static unsafe class Activations
                 r.Q = (sbyte*)p;
                 r.D = (float*)(p + Align(cols));
                 r.S = (float*)(p + Align(cols) + Align(4L * (cols / 32)));
+                r.Sum = (int*)(p + Align(cols) + 2 * Align(4L * (cols / 32)));
                 break;
             case ActivationKind.Q8_K:
                 r.Q = (sbyte*)p;
@@ -83,9 +85,9 @@ internal static unsafe class Activations
                 break;
             case ActivationKind.Q8_0 or ActivationKind.Q8_1:
                 if (Vector256.IsHardwareAccelerated)
-                    for (var b = 0; b < cols / 32; b++) QuantizeQ8BlockVector(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
+                    for (var b = 0; b < cols / 32; b++) r.Sum[b] = QuantizeQ8BlockVector(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
                 else
-                    for (var b = 0; b < cols / 32; b++) QuantizeQ8Block(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
+                    for (var b = 0; b < cols / 32; b++) r.Sum[b] = QuantizeQ8Block(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
                 break;
             case ActivationKind.Q8_K:
                 if (Vector256.IsHardwareAccelerated)
@@ -98,7 +100,7 @@ internal static unsafe class Activations
 
     /// <summary>ggml's quantize_row_q8_0/q8_1: d = amax/127, q = round-half-away(x/d); d and d·Σq kept F16-rounded.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void QuantizeQ8Block(float* x, sbyte* q, out float d, out float s)
+    public static int QuantizeQ8Block(float* x, sbyte* q, out float d, out float s)
     {
         var amax = 0f;
         for (var j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[j]));
@@ -113,6 +115,7 @@ internal static unsafe class Activations
         }
         d = Fp.RoundToHalf(dd);
         s = Fp.RoundToHalf(sum * dd);
+        return sum;
     }
 
     /// <summary>Round half away from zero (C's roundf), exactly: the fraction x − trunc(x) is exact in float.</summary>
@@ -128,7 +131,7 @@ internal static unsafe class Activations
 
     /// <summary><see cref="QuantizeQ8Block"/> with Vector256: the same values, bit for bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void QuantizeQ8BlockVector(float* x, sbyte* q, out float d, out float s)
+    public static int QuantizeQ8BlockVector(float* x, sbyte* q, out float d, out float s)
     {
         var v0 = Vector256.Load(x);
         var v1 = Vector256.Load(x + 8);
@@ -150,6 +153,7 @@ internal static unsafe class Activations
         Vector256.Narrow(w01, w23).Store(q);
         d = Fp.RoundToHalf(dd);
         s = Fp.RoundToHalf(sum * dd);
+        return sum;
     }
 
     /// <summary><see cref="QuantizeQ8KBlock"/> with Vector256: the same values, bit for bit.</summary>

@@ -76,7 +76,6 @@ public static unsafe class KernelDispatch
         GgmlType.F32 => &Avx512Dot.F32,
         GgmlType.F16 => &Avx512Dot.F16,
         GgmlType.Q8_0 => &Avx512Dot.Q8_0,
-        GgmlType.Q4_0 => &Avx512Dot.Q4_0,
         GgmlType.Q6_K => &Avx512Dot.Q6_K,
         _ => null,
     };
