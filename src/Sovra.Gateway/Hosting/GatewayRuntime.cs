@@ -36,6 +36,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
     public LedgerWriter Ledger { get; }
     public KeyCache Keys { get; }
     public RateLimiter Rates { get; } = new();
+    public ConcurrentDictionary<(string KeyId, string IdemKey), byte> InFlightIdempotency { get; } = new();
 
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _starting;
