@@ -465,7 +465,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         {
             using var doc = JsonDocument.Parse(ms.ToArray());
             if (doc.RootElement.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object && err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
-                message = Clip(m.GetString()!, 500);
+                message = Presentable(m.GetString()!) ?? message;
         }
         catch (JsonException) { }
         await FailAsync(o, status is >= 400 and < 500 ? status : 502, message, "invalid_request_error", "upstream_rejected");
@@ -515,6 +515,10 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         }
         return ms.ToArray();
     }
+
+    /// <summary>An upstream's error message when it reads as a sentence for the client; null when it looks like it carries a path or a trace.</summary>
+    private static string? Presentable(string m) =>
+        m.Length > 500 || m.Contains('/') || m.Contains('\\') || m.Contains("Exception", StringComparison.Ordinal) || m.Contains(" at ", StringComparison.Ordinal) || m.Contains("sk-", StringComparison.Ordinal) ? null : m;
 
     private static string Clip(string s, int max = 100) => s.Length <= max ? s : s[..max] + "...";
 }
