@@ -173,7 +173,7 @@ public class FailoverTests
         await using var dear = await StandInUpstream.StartAsync("dear");
         await using var cheap = await StandInUpstream.StartAsync("cheap");
         var backends = Yaml.Backend("dear", dear.BaseUrl, "eu") + Yaml.Backend("cheap", cheap.BaseUrl, "eu").Replace("input: 1.0, output: 2.0", "input: 0.1, output: 0.2");
-        var route = $"  - model: m1\n    strategy: {strategy}\n    candidates:\n      - {{ backend: dear, priority: 0 }}\n      - {{ backend: cheap, priority: 1 }}\n";
+        var route = $"  - model: m1\n    strategy: {strategy}\n    candidates:\n      - {{ backend: dear }}\n      - {{ backend: cheap }}\n";
         await using var gw = await TestGateway.StartAsync(Yaml.Config(backends, route), "strategy-" + strategy);
         var (_, key) = await gw.CreateKeyAsync(new { tenant = "acme" });
         for (var i = 0; i < 3; i++) Assert.Contains($"hello from {expected}", await AnswerAsync(gw, key));

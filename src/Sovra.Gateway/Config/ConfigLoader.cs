@@ -249,7 +249,7 @@ public static class ConfigLoader
             var resolved = be?.Resolve(upstream ?? model);
             if (be is not null && resolved is null)
                 w.Error(cp + ".model", $"backend '{be.Name}' does not serve '{upstream ?? model}' (list it in its models or aliases)");
-            var prio = w.Int(cm, "priority", cp, -1000, 1000) ?? candidates.Count;
+            var prio = w.Int(cm, "priority", cp, -1000, 1000) ?? 0; // a tier: lower first; equal tiers are ordered by the strategy
             var weight = w.Num(cm, "weight", cp, 0, 1e6) ?? 1;
             if (resolved is not null) candidates.Add(new RouteCandidate(be!.Name, resolved, prio, weight));
         }
