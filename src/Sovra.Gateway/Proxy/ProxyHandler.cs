@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -168,7 +169,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                 var res = new Reservation("rsv_" + requestId[4..], key.Id, "d" + utc.ToString("yyyy-MM-dd"), "m" + utc.ToString("yyyy-MM"), estIn + estOut,
                     (long)Math.Ceiling(estIn * priceIn + estOut * priceOut),
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)MaxLifetime(candidates, cfg).TotalMilliseconds + 60_000);
-                var outcome = await rt.Store.ReserveAsync(key, res, ctx.RequestAborted);
+                var outcome = await rt.Reservations.RunAsync((key, res));
                 if (outcome != ReserveOutcome.Reserved)
                 {
                     o.Status = 429;
@@ -266,6 +267,13 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     /// <summary>One attempt. Returns null when the client got an answer, or why this backend failed before the first byte.</summary>
     private async Task<string?> TryBackendAsync(Candidate c, Outcome o)
     {
+        var first = ArrayPool<byte>.Shared.Rent(16384);
+        try { return await TryBackendCoreAsync(c, o, first); }
+        finally { ArrayPool<byte>.Shared.Return(first); }
+    }
+
+    private async Task<string?> TryBackendCoreAsync(Candidate c, Outcome o, byte[] first)
+    {
         var (ctx, cfg, body, endpoint, requestId, started) = (o.Ctx, o.Cfg, o.Body, o.Endpoint, o.RequestId, o.Started);
         var be = c.Backend;
         var attemptStart = Stopwatch.GetTimestamp();
@@ -274,7 +282,6 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         var askUsage = body.Stream && !body.ClientAskedUsage;
         HttpResponseMessage? resp = null;
         Stream upstream;
-        byte[] first = new byte[16384];
         int firstLen;
         var handedOver = false;
         try
@@ -360,7 +367,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         var ctx = o.Ctx;
         using var ms = new MemoryStream();
         ms.Write(first, 0, firstLen);
-        var buf = new byte[16384];
+        var buf = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
             int n;
@@ -377,6 +384,10 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             o.Result = "upstream_cut";
             await FailAsync(o, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
             return;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
         }
         var bytes = ms.ToArray();
         c.State.RecordSuccess(Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds);
@@ -505,6 +516,13 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int max)
     {
         if (request.ContentLength > max) throw new PayloadTooLarge();
+        if (request.ContentLength is { } exact)
+        {
+            var body = new byte[exact];
+            var read = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+            if (read < body.Length) throw new BadRequestException("the request body is shorter than its Content-Length");
+            return body;
+        }
         using var ms = new MemoryStream(request.ContentLength is { } len ? (int)len : 4096);
         var buf = new byte[16384];
         int n;

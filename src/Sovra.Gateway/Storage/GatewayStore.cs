@@ -185,40 +185,46 @@ public sealed class GatewayStore : IAsyncDisposable
 
     // ---- budgets ----
 
-    public async Task<ReserveOutcome> ReserveAsync(KeyRecord key, Reservation r, CancellationToken ct)
-    {
-        try { return await ReserveCoreAsync(key, r, ct); }
-        catch (BudgetRejected b) { return b.Outcome; }
-    }
-
-    private Task<ReserveOutcome> ReserveCoreAsync(KeyRecord key, Reservation r, CancellationToken ct) =>
+    /// <summary>
+    /// Reserves for a batch of requests in one transaction (group commit), each with its own atomic conditional
+    /// UPDATEs: one refused request changes nothing, the others are unaffected. Budget rows are locked in key
+    /// order, so concurrent batches in several processes cannot deadlock.
+    /// </summary>
+    public Task<ReserveOutcome[]> ReserveBatchAsync(IReadOnlyList<(KeyRecord Key, Reservation R)> batch, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
-            await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @d) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@d", r.DayPeriod));
-            await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @m) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@m", r.MonthPeriod));
-            foreach (var (period, tokenLimit, moneyLimit) in new[] { (r.DayPeriod, key.TokensPerDay, key.MoneyMicrosPerDay), (r.MonthPeriod, key.TokensPerMonth, key.MoneyMicrosPerMonth) })
-            {
-                var n = await Exec(c, tx, """
-                    UPDATE budget_usage SET tokens_reserved = tokens_reserved + @t, money_reserved = money_reserved + @c
-                    WHERE key_id = @k AND period = @p
-                      AND (@tl < 0 OR tokens + tokens_reserved + @t <= @tl)
-                      AND (@cl < 0 OR money + money_reserved + @c <= @cl)
-                    """, ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", period), ("@tl", tokenLimit ?? -1L), ("@cl", moneyLimit ?? -1L));
-                if (n == 0)
-                {
-                    // Nothing of this transaction may stay: the caller's rollback happens when tx is disposed uncommitted.
-                    var tokensFit = tokenLimit is null || await Scalar(c, tx, "SELECT tokens + tokens_reserved FROM budget_usage WHERE key_id = @k AND period = @p", ("@k", key.Id), ("@p", period)) + r.Tokens <= tokenLimit;
-                    throw new BudgetRejected(tokensFit ? ReserveOutcome.MoneyExceeded : ReserveOutcome.TokensExceeded);
-                }
-            }
-            await Exec(c, tx, "INSERT INTO reservations (id, key_id, day_period, month_period, tokens, money, expires_ms) VALUES (@id, @k, @d, @m, @t, @c, @e)",
-                ("@id", r.Id), ("@k", key.Id), ("@d", r.DayPeriod), ("@m", r.MonthPeriod), ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@e", r.ExpiresMs));
-            return ReserveOutcome.Reserved;
+            var outcomes = new ReserveOutcome[batch.Count];
+            foreach (var i in Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].Key.Id, StringComparer.Ordinal))
+                outcomes[i] = await ReserveOneAsync(c, tx, batch[i].Key, batch[i].R);
+            return outcomes;
         }, ct);
 
-    private sealed class BudgetRejected(ReserveOutcome outcome) : Exception
+    public async Task<ReserveOutcome> ReserveAsync(KeyRecord key, Reservation r, CancellationToken ct) => (await ReserveBatchAsync([(key, r)], ct))[0];
+
+    private static async Task<ReserveOutcome> ReserveOneAsync(DbConnection c, DbTransaction tx, KeyRecord key, Reservation r)
     {
-        public ReserveOutcome Outcome { get; } = outcome;
+        await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @d) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@d", r.DayPeriod));
+        await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @m) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@m", r.MonthPeriod));
+        var periods = new[] { (r.DayPeriod, key.TokensPerDay, key.MoneyMicrosPerDay), (r.MonthPeriod, key.TokensPerMonth, key.MoneyMicrosPerMonth) };
+        for (var i = 0; i < periods.Length; i++)
+        {
+            var (period, tokenLimit, moneyLimit) = periods[i];
+            var n = await Exec(c, tx, """
+                UPDATE budget_usage SET tokens_reserved = tokens_reserved + @t, money_reserved = money_reserved + @c
+                WHERE key_id = @k AND period = @p
+                  AND (@tl < 0 OR tokens + tokens_reserved + @t <= @tl)
+                  AND (@cl < 0 OR money + money_reserved + @c <= @cl)
+                """, ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", period), ("@tl", tokenLimit ?? -1L), ("@cl", moneyLimit ?? -1L));
+            if (n == 1) continue;
+            var tokensFit = tokenLimit is null || await Scalar(c, tx, "SELECT tokens + tokens_reserved FROM budget_usage WHERE key_id = @k AND period = @p", ("@k", key.Id), ("@p", period)) + r.Tokens <= tokenLimit;
+            if (i == 1) // the day was reserved, the month is full: take the day back (same transaction)
+                await Exec(c, tx, "UPDATE budget_usage SET tokens_reserved = tokens_reserved - @t, money_reserved = money_reserved - @c WHERE key_id = @k AND period = @p",
+                    ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", r.DayPeriod));
+            return tokensFit ? ReserveOutcome.MoneyExceeded : ReserveOutcome.TokensExceeded;
+        }
+        await Exec(c, tx, "INSERT INTO reservations (id, key_id, day_period, month_period, tokens, money, expires_ms) VALUES (@id, @k, @d, @m, @t, @c, @e)",
+            ("@id", r.Id), ("@k", key.Id), ("@d", r.DayPeriod), ("@m", r.MonthPeriod), ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@e", r.ExpiresMs));
+        return ReserveOutcome.Reserved;
     }
 
     private static async Task<long> Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
