@@ -173,7 +173,6 @@ public static class ConfigLoader
         var m = w.Map(node, path, "name", "kind", "base_url", "models", "aliases", "jurisdiction", "price", "max_concurrency",
             "timeouts", "api_key", "api_key_env", "health");
         if (m is null) return null;
-        var before = w.Errors.Count;
         var name = w.Str(m, "name", path, required: true) ?? "";
         var kind = w.Enum(m, "kind", path, Kinds) ?? BackendKind.OpenAICompatible;
         var urlText = w.Str(m, "base_url", path, required: true);
@@ -223,7 +222,8 @@ public static class ConfigLoader
             : kind == BackendKind.Sovra ? "/health" : url.AbsolutePath.TrimEnd('/') + "/models");
         if (healthPath is not null && !healthPath.StartsWith('/')) w.Error(path + ".health.path", "must start with '/'");
         var healthInterval = w.Ms(hmap, "interval_ms", path + ".health", 50) ?? TimeSpan.FromSeconds(5);
-        if (w.Errors.Count > before || url is null) return null;
+        // A backend with a bad detail is still known to the routes below, so one mistake is reported once, not again as a missing route.
+        if (name.Length == 0 || url is null || models.Count == 0) return null;
         return new BackendConfig(name, kind, url, models, aliases, jurisdiction, pin, pout, maxConc, connect, firstByte, total,
             apiKey, healthPath, healthInterval);
     }
@@ -249,7 +249,7 @@ public static class ConfigLoader
             var resolved = be?.Resolve(upstream ?? model);
             if (be is not null && resolved is null)
                 w.Error(cp + ".model", $"backend '{be.Name}' does not serve '{upstream ?? model}' (list it in its models or aliases)");
-            var prio = w.Int(cm, "priority", cp, -1000, 1000) ?? candidates.Count;
+            var prio = w.Int(cm, "priority", cp, -1000, 1000) ?? 0; // a tier: lower first; equal tiers are ordered by the strategy
             var weight = w.Num(cm, "weight", cp, 0, 1e6) ?? 1;
             if (resolved is not null) candidates.Add(new RouteCandidate(be!.Name, resolved, prio, weight));
         }

@@ -45,7 +45,7 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
                     try
                     {
                         var ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                        await rt.Store.SweepAsync(ms, ms - 2 * 3_600_000, stop);
+                        await rt.Store.SweepAsync(ms, ms - 24 * 3_600_000, stop); // idempotent answers are kept for 24 h
                     }
                     catch (Exception e) when (e is not OperationCanceledException) { rt.Log.LogWarning("reservation sweep failed: {Error}", e.GetType().Name); }
                 }

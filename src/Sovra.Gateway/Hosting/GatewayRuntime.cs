@@ -27,7 +27,11 @@ public sealed class GatewayRuntime : IAsyncDisposable
         Store = new GatewayStore(config.Ledger);
         Ledger = new LedgerWriter(Store, config.Ledger.BatchMax, Log);
         Keys = new KeyCache(Store);
+        Reservations = new GroupCommitter<(KeyRecord, Reservation), ReserveOutcome>(batch => Store.ReserveBatchAsync(batch, CancellationToken.None), 256);
     }
+
+    /// <summary>Budget reservations, group-committed.</summary>
+    public GroupCommitter<(KeyRecord, Reservation), ReserveOutcome> Reservations { get; }
 
     public GatewayConfig Config => _config;
     public string? ConfigPath { get; }
@@ -36,6 +40,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
     public LedgerWriter Ledger { get; }
     public KeyCache Keys { get; }
     public RateLimiter Rates { get; } = new();
+    public ConcurrentDictionary<(string KeyId, string IdemKey), byte> InFlightIdempotency { get; } = new();
 
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _starting;
@@ -93,6 +98,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Reservations.DisposeAsync();
         await Ledger.DisposeAsync();
         await Store.DisposeAsync();
         foreach (var c in _clients.Values) c.Dispose();

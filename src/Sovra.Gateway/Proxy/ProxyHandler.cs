@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -25,9 +26,17 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     private const int MaxResponseBytes = 64 << 20;
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
-    /// <summary>What the ledger row of this request will say; filled in as the request goes.</summary>
+    /// <summary>One request's context and what its ledger row will say, filled in as the request goes.</summary>
     private sealed class Outcome
     {
+        public required HttpContext Ctx;
+        public required string Endpoint, RequestId, KeyId, Tenant, Model;
+        public required long TsMs, Started;
+        public required RequestBody Body;
+        public required GatewayConfig Cfg;
+        public Reservation? Reservation;
+        public string? IdemKey, RequestHash; // set when the answer is to be stored for replay
+
         public string? Backend;
         public long TokensIn, TokensOut;
         public double PriceIn, PriceOut;
@@ -102,10 +111,13 @@ public sealed class ProxyHandler(GatewayRuntime rt)
 
         var estIn = raw.Length / 4 + 8;
         var estOut = endpoint == "embeddings" ? 0 : body.MaxTokens ?? cfg.Limits.DefaultMaxTokens;
-        var o = new Outcome();
+        var o = new Outcome
+        {
+            Ctx = ctx, Endpoint = endpoint, RequestId = requestId, KeyId = key.Id, Tenant = tenant.Name, Model = body.Model,
+            TsMs = tsMs, Started = started, Body = body, Cfg = cfg,
+        };
         string? idemKey = ctx.Request.Headers.TryGetValue("Idempotency-Key", out var ik) && ik.ToString() is { Length: > 0 and <= 200 } ikv ? ikv : null;
-        Reservation? reservation = null;
-        var idemStarted = false;
+        var inFlightClaimed = false;
 
         if (!rt.Rates.TryAdmit(key.Id, key.RequestsPerMinute, key.TokensPerMinute, estIn + estOut))
         {
@@ -118,25 +130,27 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             if (idemKey is not null)
             {
                 var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint + "\n").Concat(raw).ToArray()));
-                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                var stale = now - (long)MaxLifetime(candidates, cfg).TotalMilliseconds;
-                var begin = await rt.Store.BeginIdempotentAsync(key.Id, idemKey, hash, requestId, now, stale, ctx.RequestAborted);
+                // In this process, one request per Idempotency-Key at a time; across processes the ledger commit decides.
+                inFlightClaimed = rt.InFlightIdempotency.TryAdd((key.Id, idemKey), 0);
+                if (!inFlightClaimed)
+                {
+                    o.Done = true;
+                    await OpenAiError.WriteAsync(ctx, 409, "A request with this Idempotency-Key is still in progress.", "invalid_request_error", "idempotency_in_progress");
+                    return;
+                }
+                var begin = await rt.Store.FindIdempotentAsync(key.Id, idemKey, hash, ctx.RequestAborted);
                 switch (begin.State)
                 {
                     case IdempotencyState.Replay:
                         o.Done = true;
                         await ReplayAsync(ctx, begin.Response!);
                         return;
-                    case IdempotencyState.InProgress:
-                        o.Done = true;
-                        await OpenAiError.WriteAsync(ctx, 409, "A request with this Idempotency-Key is still in progress.", "invalid_request_error", "idempotency_in_progress");
-                        return;
                     case IdempotencyState.Mismatch:
                         o.Done = true;
                         await OpenAiError.WriteAsync(ctx, 422, "This Idempotency-Key was used with a different request body.", "invalid_request_error", "idempotency_mismatch");
                         return;
                 }
-                idemStarted = true;
+                (o.IdemKey, o.RequestHash) = (idemKey, hash);
             }
 
             if (candidates.Count == 0)
@@ -155,7 +169,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                 var res = new Reservation("rsv_" + requestId[4..], key.Id, "d" + utc.ToString("yyyy-MM-dd"), "m" + utc.ToString("yyyy-MM"), estIn + estOut,
                     (long)Math.Ceiling(estIn * priceIn + estOut * priceOut),
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)MaxLifetime(candidates, cfg).TotalMilliseconds + 60_000);
-                var outcome = await rt.Store.ReserveAsync(key, res, ctx.RequestAborted);
+                var outcome = await rt.Reservations.RunAsync((key, res));
                 if (outcome != ReserveOutcome.Reserved)
                 {
                     o.Status = 429;
@@ -165,10 +179,10 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                         "insufficient_quota", "budget_exceeded");
                     return;
                 }
-                reservation = res;
+                o.Reservation = res;
             }
 
-            await AttemptAsync(ctx, endpoint, body, candidates, cfg, o, key.Id, tenant.Name, requestId, tsMs, started, reservation, idemKey, idemStarted);
+            await AttemptAsync(candidates, o);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -181,17 +195,17 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             rt.Rates.Adjust(key.Id, estIn + estOut, o.TokensIn + o.TokensOut);
             if (!o.Done)
             {
-                // Every request that got this far leaves a row (the rejected ones too, with no charge); it also
-                // releases the reservation and the idempotency claim.
-                try { await rt.Ledger.WriteAsync(Entry(requestId, tsMs, tenant.Name, key.Id, body.Model, o, started, idemStarted ? idemKey : null, reservation)); }
+                // Every request that got this far leaves a row (the refused ones too, with no charge); it also releases the reservation.
+                try { await rt.Ledger.WriteAsync(Entry(o)); }
                 catch (Exception e) { rt.Log.LogError("ledger row {RequestId} not written: {Error}", requestId, e.GetType().Name); }
             }
+            if (inFlightClaimed) rt.InFlightIdempotency.TryRemove((key.Id, idemKey!), out _);
         }
     }
 
-    private async Task AttemptAsync(HttpContext ctx, string endpoint, RequestBody body, List<Candidate> candidates, GatewayConfig cfg, Outcome o,
-        string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted)
+    private async Task AttemptAsync(List<Candidate> candidates, Outcome o)
     {
+        var (ctx, cfg) = (o.Ctx, o.Cfg);
         var attempts = 0;
         var tried = new HashSet<string>();
         string lastError = "All backends for this model are unavailable.";
@@ -211,13 +225,13 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             attempts++;
             tried.Add(c.Backend.Name);
             if (attempts > 1) await Task.Delay(Backoff(cfg.Retry, attempts), ctx.RequestAborted);
-            var result = await TryBackendAsync(ctx, endpoint, body, c, cfg, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted);
+            var result = await TryBackendAsync(c, o);
             if (result is null) return; // answered (well or badly): no retry after the first byte
             lastError = result;
         }
         o.Status = 503;
         o.Result = "all_backends_failed";
-        await OpenAiError.WriteAsync(ctx, 503, lastError, "service_unavailable", "backend_unavailable");
+        await FailAsync(o, 503, lastError, "service_unavailable", "backend_unavailable");
     }
 
     private static Candidate? NextCandidate(List<Candidate> candidates, ref int cursor, HashSet<string> tried, int attempts)
@@ -251,9 +265,16 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             : TimeSpan.FromTicks(candidates.Max(c => c.Backend.TotalTimeout.Ticks) * cfg.Retry.MaxAttempts) + cfg.Retry.MaxBackoff * cfg.Retry.MaxAttempts;
 
     /// <summary>One attempt. Returns null when the client got an answer, or why this backend failed before the first byte.</summary>
-    private async Task<string?> TryBackendAsync(HttpContext ctx, string endpoint, RequestBody body, Candidate c, GatewayConfig cfg, Outcome o,
-        string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted)
+    private async Task<string?> TryBackendAsync(Candidate c, Outcome o)
     {
+        var first = ArrayPool<byte>.Shared.Rent(16384);
+        try { return await TryBackendCoreAsync(c, o, first); }
+        finally { ArrayPool<byte>.Shared.Return(first); }
+    }
+
+    private async Task<string?> TryBackendCoreAsync(Candidate c, Outcome o, byte[] first)
+    {
+        var (ctx, cfg, body, endpoint, requestId, started) = (o.Ctx, o.Cfg, o.Body, o.Endpoint, o.RequestId, o.Started);
         var be = c.Backend;
         var attemptStart = Stopwatch.GetTimestamp();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
@@ -261,7 +282,6 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         var askUsage = body.Stream && !body.ClientAskedUsage;
         HttpResponseMessage? resp = null;
         Stream upstream;
-        byte[] first = new byte[16384];
         int firstLen;
         var handedOver = false;
         try
@@ -320,9 +340,9 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                 return null;
             }
             if (body.Stream)
-                await StreamAsync(ctx, upstream, first, firstLen, askUsage, body.Model, c, cfg, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted, cts.Token);
+                await StreamAsync(upstream, first, firstLen, askUsage, c, o, cts.Token);
             else
-                await BufferedAsync(ctx, resp, upstream, first, firstLen, body.Model, c, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted, cts.Token);
+                await BufferedAsync(resp, upstream, first, firstLen, c, o, cts.Token);
             return null;
         }
         finally
@@ -342,12 +362,12 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         return null;
     }
 
-    private async Task BufferedAsync(HttpContext ctx, HttpResponseMessage resp, Stream upstream, byte[] first, int firstLen, string model, Candidate c,
-        Outcome o, string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted, CancellationToken ct)
+    private async Task BufferedAsync(HttpResponseMessage resp, Stream upstream, byte[] first, int firstLen, Candidate c, Outcome o, CancellationToken ct)
     {
+        var ctx = o.Ctx;
         using var ms = new MemoryStream();
         ms.Write(first, 0, firstLen);
-        var buf = new byte[16384];
+        var buf = ArrayPool<byte>.Shared.Rent(16384);
         try
         {
             int n;
@@ -362,34 +382,38 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             c.State.RecordFailure(rt.Config.Breaker);
             o.Status = 502;
             o.Result = "upstream_cut";
-            await OpenAiError.WriteAsync(ctx, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
+            await FailAsync(o, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
             return;
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buf);
+        }
         var bytes = ms.ToArray();
-        c.State.RecordSuccess(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        c.State.RecordSuccess(Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds);
         if (UsageReader.TryRead(bytes, out var usage, out _))
             (o.TokensIn, o.TokensOut) = (usage.PromptTokens, usage.CompletionTokens);
         o.Status = 200;
         o.Result = "ok";
         var contentType = resp.Content.Headers.ContentType?.ToString() ?? "application/json";
-        if (idemStarted) o.ToStore = new StoredResponse(200, contentType, bytes);
+        if (o.IdemKey is not null) o.ToStore = new StoredResponse(200, contentType, bytes);
         // The ledger row first, then the answer: a client holding the full body knows it was recorded.
-        await CommitAsync(requestId, tsMs, tenant, keyId, model, o, started, idemKey, idemStarted, reservation);
+        await CommitAsync(o);
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = contentType;
         ctx.Response.ContentLength = bytes.Length;
         await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
     }
 
-    private async Task StreamAsync(HttpContext ctx, Stream upstream, byte[] first, int firstLen, bool injectedUsage, string model, Candidate c, GatewayConfig cfg,
-        Outcome o, string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted, CancellationToken ct)
+    private async Task StreamAsync(Stream upstream, byte[] first, int firstLen, bool injectedUsage, Candidate c, Outcome o, CancellationToken ct)
     {
+        var (ctx, cfg) = (o.Ctx, o.Cfg);
         ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "text/event-stream";
         ctx.Response.Headers.CacheControl = "no-cache";
         ctx.Response.Headers["X-Accel-Buffering"] = "no";
-        var relay = new SseRelay(ctx.Response.BodyWriter, injectedUsage, idemStarted);
+        var relay = new SseRelay(ctx.Response.BodyWriter, injectedUsage, o.IdemKey is not null);
         var ended = SseRelay.End.Cut;
         try
         {
@@ -414,11 +438,11 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         }
         if (ended == SseRelay.End.Done)
         {
-            c.State.RecordSuccess(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            c.State.RecordSuccess(Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds);
             o.Status = 200;
             o.Result = "ok";
-            if (idemStarted) o.ToStore = new StoredResponse(200, "text/event-stream", relay.Transcript(DoneEvent));
-            await CommitAsync(requestId, tsMs, tenant, keyId, model, o, started, idemKey, idemStarted, reservation);
+            if (o.IdemKey is not null) o.ToStore = new StoredResponse(200, "text/event-stream", relay.Transcript(DoneEvent));
+            await CommitAsync(o);
             await ctx.Response.BodyWriter.WriteAsync(DoneEvent, ctx.RequestAborted);
             await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted);
             return;
@@ -452,10 +476,10 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         {
             using var doc = JsonDocument.Parse(ms.ToArray());
             if (doc.RootElement.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object && err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
-                message = Clip(m.GetString()!, 500);
+                message = Presentable(m.GetString()!) ?? message;
         }
         catch (JsonException) { }
-        await OpenAiError.WriteAsync(ctx, status is >= 400 and < 500 ? status : 502, message, "invalid_request_error", "upstream_rejected");
+        await FailAsync(o, status is >= 400 and < 500 ? status : 502, message, "invalid_request_error", "upstream_rejected");
     }
 
     private static async Task ReplayAsync(HttpContext ctx, StoredResponse stored)
@@ -467,23 +491,38 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         await ctx.Response.Body.WriteAsync(stored.Body, ctx.RequestAborted);
     }
 
-    private async Task CommitAsync(string requestId, long tsMs, string tenant, string keyId, string model, Outcome o, long started, string? idemKey, bool idemStarted, Reservation? reservation)
+    /// <summary>Records the failure (releasing the reservation) before the client hears of it, so its retry finds the budget free.</summary>
+    private async Task FailAsync(Outcome o, int status, string message, string type, string code)
     {
-        o.Done = true;
-        await rt.Ledger.WriteAsync(Entry(requestId, tsMs, tenant, keyId, model, o, started, idemStarted ? idemKey : null, reservation));
+        try { await CommitAsync(o); }
+        catch (Exception e) { rt.Log.LogError("ledger row {RequestId} not written: {Error}", o.RequestId, e.GetType().Name); }
+        await OpenAiError.WriteAsync(o.Ctx, status, message, type, code);
     }
 
-    private static LedgerEntry Entry(string requestId, long tsMs, string tenant, string keyId, string model, Outcome o, long started, string? idemKey, Reservation? reservation) =>
-        new(requestId, tsMs, tenant, keyId, model, o.Backend, o.TokensIn, o.TokensOut,
+    private async Task CommitAsync(Outcome o)
+    {
+        o.Done = true;
+        await rt.Ledger.WriteAsync(Entry(o));
+    }
+
+    private static LedgerEntry Entry(Outcome o) =>
+        new(o.RequestId, o.TsMs, o.Tenant, o.KeyId, o.Model, o.Backend, o.TokensIn, o.TokensOut,
             (long)Math.Round(o.TokensIn * o.PriceIn + o.TokensOut * o.PriceOut), // $ per million tokens = micro-dollars per token
-            (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.TtftMs, o.Status, o.Result, o.ClientDisconnected, idemKey, reservation,
-            o.Status == 200 ? o.ToStore : null);
+            (int)Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds, o.TtftMs, o.Status, o.Result, o.ClientDisconnected, o.IdemKey, o.Reservation,
+            o.Status == 200 ? o.ToStore : null, o.RequestHash);
 
     private sealed class PayloadTooLarge : Exception;
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int max)
     {
         if (request.ContentLength > max) throw new PayloadTooLarge();
+        if (request.ContentLength is { } exact)
+        {
+            var body = new byte[exact];
+            var read = await request.Body.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, request.HttpContext.RequestAborted);
+            if (read < body.Length) throw new BadRequestException("the request body is shorter than its Content-Length");
+            return body;
+        }
         using var ms = new MemoryStream(request.ContentLength is { } len ? (int)len : 4096);
         var buf = new byte[16384];
         int n;
@@ -494,6 +533,10 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         }
         return ms.ToArray();
     }
+
+    /// <summary>An upstream's error message when it reads as a sentence for the client; null when it looks like it carries a path or a trace.</summary>
+    private static string? Presentable(string m) =>
+        m.Length > 500 || m.Contains('/') || m.Contains('\\') || m.Contains("Exception", StringComparison.Ordinal) || m.Contains(" at ", StringComparison.Ordinal) || m.Contains("sk-", StringComparison.Ordinal) ? null : m;
 
     private static string Clip(string s, int max = 100) => s.Length <= max ? s : s[..max] + "...";
 }

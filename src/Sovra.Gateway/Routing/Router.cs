@@ -18,6 +18,8 @@ public static class Router
             if (be is null || (jurisdictions.Count > 0 && !jurisdictions.Contains(be.Jurisdiction))) continue;
             list.Add(new Candidate(rc, be, states(be.Name)));
         }
+        // priority is a tier for every strategy: the strategy orders the candidates of one tier, and a higher
+        // tier is only the fallback (stable sorts keep the configured order among equals).
         switch (route.Strategy)
         {
             case RouteStrategy.Priority:
@@ -25,14 +27,14 @@ public static class Router
             case RouteStrategy.Weighted:
                 // Weighted random order without replacement (Efraimidis–Spirakis): key u^(1/w), largest first.
                 return list.Select(c => (c, k: c.Route.Weight <= 0 ? -1 : Math.Pow(Random.Shared.NextDouble(), 1 / c.Route.Weight)))
-                    .OrderByDescending(x => x.k).Select(x => x.c).ToList();
+                    .OrderBy(x => x.c.Route.Priority).ThenByDescending(x => x.k).Select(x => x.c).ToList();
             case RouteStrategy.LeastOutstanding:
-                return list.OrderBy(c => c.State.InFlight).ThenBy(c => c.Route.Priority).ToList();
+                return list.OrderBy(c => c.Route.Priority).ThenBy(c => c.State.InFlight).ToList();
             case RouteStrategy.LowestLatency:
                 // A backend never measured goes first, so every backend gets a measurement.
-                return list.OrderBy(c => double.IsNaN(c.State.LatencyEwmaMs) ? -1 : c.State.LatencyEwmaMs).ThenBy(c => c.Route.Priority).ToList();
+                return list.OrderBy(c => c.Route.Priority).ThenBy(c => double.IsNaN(c.State.LatencyEwmaMs) ? -1 : c.State.LatencyEwmaMs).ToList();
             case RouteStrategy.LowestCost:
-                return list.OrderBy(c => c.Backend.PriceInputPerMillion + c.Backend.PriceOutputPerMillion).ThenBy(c => c.Route.Priority).ToList();
+                return list.OrderBy(c => c.Route.Priority).ThenBy(c => c.Backend.PriceInputPerMillion + c.Backend.PriceOutputPerMillion).ToList();
             default:
                 return list;
         }

@@ -111,7 +111,7 @@ public sealed class GatewayStore : IAsyncDisposable
               tokens BIGINT NOT NULL, money BIGINT NOT NULL, expires_ms BIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS idempotency (
               key_id TEXT NOT NULL, idem_key TEXT NOT NULL, request_hash TEXT NOT NULL, request_id TEXT NOT NULL,
-              state TEXT NOT NULL, status INTEGER, content_type TEXT, body {Blob}, created_ms BIGINT NOT NULL,
+              status INTEGER NOT NULL, content_type TEXT NOT NULL, body {Blob} NOT NULL, created_ms BIGINT NOT NULL,
               PRIMARY KEY (key_id, idem_key));
             CREATE TABLE IF NOT EXISTS requests (
               request_id TEXT PRIMARY KEY, ts_ms BIGINT NOT NULL, day TEXT NOT NULL, tenant TEXT NOT NULL, key_id TEXT NOT NULL,
@@ -185,40 +185,46 @@ public sealed class GatewayStore : IAsyncDisposable
 
     // ---- budgets ----
 
-    public async Task<ReserveOutcome> ReserveAsync(KeyRecord key, Reservation r, CancellationToken ct)
-    {
-        try { return await ReserveCoreAsync(key, r, ct); }
-        catch (BudgetRejected b) { return b.Outcome; }
-    }
-
-    private Task<ReserveOutcome> ReserveCoreAsync(KeyRecord key, Reservation r, CancellationToken ct) =>
+    /// <summary>
+    /// Reserves for a batch of requests in one transaction (group commit), each with its own atomic conditional
+    /// UPDATEs: one refused request changes nothing, the others are unaffected. Budget rows are locked in key
+    /// order, so concurrent batches in several processes cannot deadlock.
+    /// </summary>
+    public Task<ReserveOutcome[]> ReserveBatchAsync(IReadOnlyList<(KeyRecord Key, Reservation R)> batch, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
-            await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @d) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@d", r.DayPeriod));
-            await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @m) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@m", r.MonthPeriod));
-            foreach (var (period, tokenLimit, moneyLimit) in new[] { (r.DayPeriod, key.TokensPerDay, key.MoneyMicrosPerDay), (r.MonthPeriod, key.TokensPerMonth, key.MoneyMicrosPerMonth) })
-            {
-                var n = await Exec(c, tx, """
-                    UPDATE budget_usage SET tokens_reserved = tokens_reserved + @t, money_reserved = money_reserved + @c
-                    WHERE key_id = @k AND period = @p
-                      AND (@tl < 0 OR tokens + tokens_reserved + @t <= @tl)
-                      AND (@cl < 0 OR money + money_reserved + @c <= @cl)
-                    """, ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", period), ("@tl", tokenLimit ?? -1L), ("@cl", moneyLimit ?? -1L));
-                if (n == 0)
-                {
-                    // Nothing of this transaction may stay: the caller's rollback happens when tx is disposed uncommitted.
-                    var tokensFit = tokenLimit is null || await Scalar(c, tx, "SELECT tokens + tokens_reserved FROM budget_usage WHERE key_id = @k AND period = @p", ("@k", key.Id), ("@p", period)) + r.Tokens <= tokenLimit;
-                    throw new BudgetRejected(tokensFit ? ReserveOutcome.MoneyExceeded : ReserveOutcome.TokensExceeded);
-                }
-            }
-            await Exec(c, tx, "INSERT INTO reservations (id, key_id, day_period, month_period, tokens, money, expires_ms) VALUES (@id, @k, @d, @m, @t, @c, @e)",
-                ("@id", r.Id), ("@k", key.Id), ("@d", r.DayPeriod), ("@m", r.MonthPeriod), ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@e", r.ExpiresMs));
-            return ReserveOutcome.Reserved;
+            var outcomes = new ReserveOutcome[batch.Count];
+            foreach (var i in Enumerable.Range(0, batch.Count).OrderBy(i => batch[i].Key.Id, StringComparer.Ordinal))
+                outcomes[i] = await ReserveOneAsync(c, tx, batch[i].Key, batch[i].R);
+            return outcomes;
         }, ct);
 
-    private sealed class BudgetRejected(ReserveOutcome outcome) : Exception
+    public async Task<ReserveOutcome> ReserveAsync(KeyRecord key, Reservation r, CancellationToken ct) => (await ReserveBatchAsync([(key, r)], ct))[0];
+
+    private static async Task<ReserveOutcome> ReserveOneAsync(DbConnection c, DbTransaction tx, KeyRecord key, Reservation r)
     {
-        public ReserveOutcome Outcome { get; } = outcome;
+        await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @d) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@d", r.DayPeriod));
+        await Exec(c, tx, "INSERT INTO budget_usage (key_id, period) VALUES (@k, @m) ON CONFLICT DO NOTHING", ("@k", key.Id), ("@m", r.MonthPeriod));
+        var periods = new[] { (r.DayPeriod, key.TokensPerDay, key.MoneyMicrosPerDay), (r.MonthPeriod, key.TokensPerMonth, key.MoneyMicrosPerMonth) };
+        for (var i = 0; i < periods.Length; i++)
+        {
+            var (period, tokenLimit, moneyLimit) = periods[i];
+            var n = await Exec(c, tx, """
+                UPDATE budget_usage SET tokens_reserved = tokens_reserved + @t, money_reserved = money_reserved + @c
+                WHERE key_id = @k AND period = @p
+                  AND (@tl < 0 OR tokens + tokens_reserved + @t <= @tl)
+                  AND (@cl < 0 OR money + money_reserved + @c <= @cl)
+                """, ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", period), ("@tl", tokenLimit ?? -1L), ("@cl", moneyLimit ?? -1L));
+            if (n == 1) continue;
+            var tokensFit = tokenLimit is null || await Scalar(c, tx, "SELECT tokens + tokens_reserved FROM budget_usage WHERE key_id = @k AND period = @p", ("@k", key.Id), ("@p", period)) + r.Tokens <= tokenLimit;
+            if (i == 1) // the day was reserved, the month is full: take the day back (same transaction)
+                await Exec(c, tx, "UPDATE budget_usage SET tokens_reserved = tokens_reserved - @t, money_reserved = money_reserved - @c WHERE key_id = @k AND period = @p",
+                    ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@k", key.Id), ("@p", r.DayPeriod));
+            return tokensFit ? ReserveOutcome.MoneyExceeded : ReserveOutcome.TokensExceeded;
+        }
+        await Exec(c, tx, "INSERT INTO reservations (id, key_id, day_period, month_period, tokens, money, expires_ms) VALUES (@id, @k, @d, @m, @t, @c, @e)",
+            ("@id", r.Id), ("@k", key.Id), ("@d", r.DayPeriod), ("@m", r.MonthPeriod), ("@t", r.Tokens), ("@c", r.MoneyMicros), ("@e", r.ExpiresMs));
+        return ReserveOutcome.Reserved;
     }
 
     private static async Task<long> Scalar(DbConnection c, DbTransaction? tx, string sql, params (string, object?)[] args)
@@ -249,7 +255,10 @@ public sealed class GatewayStore : IAsyncDisposable
         return (Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)));
     }
 
-    /// <summary>Releases reservations of requests that can no longer settle (their gateway process died), and stale idempotency claims.</summary>
+    /// <summary>
+    /// Releases reservations of requests that can no longer settle (their gateway process died), and forgets
+    /// stored idempotent answers older than <paramref name="idempotencyStaleBeforeMs"/>.
+    /// </summary>
     public Task<int> SweepAsync(long nowMs, long idempotencyStaleBeforeMs, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
@@ -259,54 +268,49 @@ public sealed class GatewayStore : IAsyncDisposable
                 while (await r.ReadAsync(ct))
                     expired.Add(new Reservation(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Convert.ToInt64(r.GetValue(4)), Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6))));
             foreach (var e in expired) await SettleAsync(c, tx, e, 0, 0);
-            await Exec(c, tx, "DELETE FROM idempotency WHERE state = 'pending' AND created_ms < @s", ("@s", idempotencyStaleBeforeMs));
+            await Exec(c, tx, "DELETE FROM idempotency WHERE created_ms < @s", ("@s", idempotencyStaleBeforeMs));
             return expired.Count;
         }, ct);
 
     // ---- idempotency ----
 
-    public Task<IdempotencyBegin> BeginIdempotentAsync(string keyId, string idemKey, string requestHash, string requestId, long nowMs, long staleBeforeMs, CancellationToken ct) =>
-        WriteAsync(async (c, tx) =>
-        {
-            var inserted = await Exec(c, tx, """
-                INSERT INTO idempotency (key_id, idem_key, request_hash, request_id, state, created_ms) VALUES (@k, @i, @h, @r, 'pending', @now)
-                ON CONFLICT DO NOTHING
-                """, ("@k", keyId), ("@i", idemKey), ("@h", requestHash), ("@r", requestId), ("@now", nowMs));
-            if (inserted == 1) return new IdempotencyBegin(IdempotencyState.Started);
-            await using var cmd = Cmd(c, tx, "SELECT request_hash, state, status, content_type, body, created_ms FROM idempotency WHERE key_id = @k AND idem_key = @i", ("@k", keyId), ("@i", idemKey));
-            string hash, state;
-            StoredResponse? stored = null;
-            long created;
-            await using (var r = await cmd.ExecuteReaderAsync(ct))
-            {
-                if (!await r.ReadAsync(ct)) return new IdempotencyBegin(IdempotencyState.InProgress);
-                hash = r.GetString(0);
-                state = r.GetString(1);
-                created = Convert.ToInt64(r.GetValue(5));
-                if (state == "done") stored = new StoredResponse(Convert.ToInt32(r.GetValue(2)), r.GetString(3), (byte[])r.GetValue(4));
-            }
-            if (hash != requestHash) return new IdempotencyBegin(IdempotencyState.Mismatch);
-            if (stored is not null) return new IdempotencyBegin(IdempotencyState.Replay, stored);
-            // A claim older than the longest request can live belongs to a process that died: take it over.
-            if (created < staleBeforeMs &&
-                await Exec(c, tx, "UPDATE idempotency SET request_id = @r, created_ms = @now WHERE key_id = @k AND idem_key = @i AND state = 'pending' AND created_ms = @old",
-                    ("@r", requestId), ("@now", nowMs), ("@k", keyId), ("@i", idemKey), ("@old", created)) == 1)
-                return new IdempotencyBegin(IdempotencyState.Started);
-            return new IdempotencyBegin(IdempotencyState.InProgress);
-        }, ct);
+    /// <summary>
+    /// Looks up a committed answer for this key's Idempotency-Key. Nothing is claimed before the answer is
+    /// committed, so a gateway that dies mid-request leaves nothing behind that could block the retry.
+    /// </summary>
+    public async Task<IdempotencyBegin> FindIdempotentAsync(string keyId, string idemKey, string requestHash, CancellationToken ct)
+    {
+        await using var c = await OpenAsync(ct);
+        await using var cmd = Cmd(c, null, "SELECT request_hash, status, content_type, body FROM idempotency WHERE key_id = @k AND idem_key = @i", ("@k", keyId), ("@i", idemKey));
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) return new IdempotencyBegin(IdempotencyState.Started);
+        if (r.GetString(0) != requestHash) return new IdempotencyBegin(IdempotencyState.Mismatch);
+        return new IdempotencyBegin(IdempotencyState.Replay, new StoredResponse(Convert.ToInt32(r.GetValue(1)), r.GetString(2), (byte[])r.GetValue(3)));
+    }
 
     // ---- ledger ----
 
     /// <summary>
     /// Commits a batch of ledger rows in one transaction (group commit), settling each row's reservation and
-    /// completing (or dropping) its idempotency claim in the same transaction: a row, its charge and its
-    /// replayable answer exist together or not at all.
+    /// storing its replayable answer (Idempotency-Key) in the same transaction: a row, its charge and its
+    /// stored answer exist together or not at all.
     /// </summary>
     public Task WriteBatchAsync(IReadOnlyList<LedgerEntry> batch, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
-            foreach (var e in batch)
+            foreach (var e0 in batch)
             {
+                var e = e0;
+                if (e.IdempotencyKey is { } ik && e.IdempotentResponse is { } resp)
+                {
+                    var first = await Exec(c, tx, """
+                        INSERT INTO idempotency (key_id, idem_key, request_hash, request_id, status, content_type, body, created_ms)
+                        VALUES (@k, @i, @h, @r, @s, @ct, @b, @ts) ON CONFLICT DO NOTHING
+                        """, ("@k", e.KeyId), ("@i", ik), ("@h", e.RequestHash ?? ""), ("@r", e.RequestId), ("@s", resp.Status), ("@ct", resp.ContentType), ("@b", resp.Body), ("@ts", e.TsMs)) == 1;
+                    // Two requests with one Idempotency-Key ran at once (in different processes): the first to commit is the
+                    // answer on record; the other is logged but not charged.
+                    if (!first) e = e with { CostMicros = 0, TokensIn = 0, TokensOut = 0, Outcome = "duplicate_uncharged" };
+                }
                 await Exec(c, tx, """
                     INSERT INTO requests (request_id, ts_ms, day, tenant, key_id, model, backend, tokens_in, tokens_out, cost_micros,
                       latency_ms, ttft_ms, status, outcome, client_disconnected, idempotency_key)
@@ -316,15 +320,6 @@ public sealed class GatewayStore : IAsyncDisposable
                     ("@t", e.Tenant), ("@k", e.KeyId), ("@m", e.Model), ("@b", e.Backend), ("@ti", e.TokensIn), ("@to", e.TokensOut), ("@c", e.CostMicros),
                     ("@lat", e.LatencyMs), ("@ttft", e.TtftMs), ("@s", e.Status), ("@o", e.Outcome), ("@cd", e.ClientDisconnected ? 1 : 0), ("@ik", e.IdempotencyKey));
                 if (e.Reservation is { } r) await SettleAsync(c, tx, r, e.TokensIn + e.TokensOut, e.CostMicros);
-                if (e.IdempotencyKey is { } ik)
-                {
-                    if (e.IdempotentResponse is { } resp)
-                        await Exec(c, tx, "UPDATE idempotency SET state = 'done', status = @s, content_type = @ct, body = @b WHERE key_id = @k AND idem_key = @i AND request_id = @r",
-                            ("@s", resp.Status), ("@ct", resp.ContentType), ("@b", resp.Body), ("@k", e.KeyId), ("@i", ik), ("@r", e.RequestId));
-                    else
-                        await Exec(c, tx, "DELETE FROM idempotency WHERE key_id = @k AND idem_key = @i AND request_id = @r AND state = 'pending'",
-                            ("@k", e.KeyId), ("@i", ik), ("@r", e.RequestId));
-                }
             }
             return 0;
         }, ct, ledgerWriter: true);

@@ -40,7 +40,7 @@ public enum ReserveOutcome { Reserved, TokensExceeded, MoneyExceeded }
 /// <summary>The stored answer of an idempotent request, replayed byte for byte.</summary>
 public sealed record StoredResponse(int Status, string ContentType, byte[] Body);
 
-public enum IdempotencyState { Started, Replay, InProgress, Mismatch }
+public enum IdempotencyState { Started, Replay, Mismatch }
 
 public sealed record IdempotencyBegin(IdempotencyState State, StoredResponse? Response = null);
 
@@ -62,7 +62,8 @@ public sealed record LedgerEntry(
     bool ClientDisconnected,
     string? IdempotencyKey,
     Reservation? Reservation,
-    StoredResponse? IdempotentResponse);
+    StoredResponse? IdempotentResponse,
+    string? RequestHash = null);
 
 public sealed record UsageRow(string Group, long Requests, long TokensIn, long TokensOut, long CostMicros, long Errors);
 

@@ -22,6 +22,13 @@ public sealed class TestGateway : IAsyncDisposable
     public HttpClient Http { get; }
     public GatewayRuntime Runtime => _app.Services.GetRequiredService<GatewayRuntime>();
 
+    /// <summary>Every endpoint the app maps: (HTTP method or "*", route pattern).</summary>
+    public List<(string Method, string Pattern)> Endpoints() =>
+        _app.Services.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>().Endpoints
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => (m, e.RoutePattern.RawText ?? "")))
+            .ToList();
+
     private TestGateway(WebApplication app, string dir, string configPath)
     {
         _app = app;

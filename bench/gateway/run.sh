@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Gateway overhead: in one run, the stand-in upstream directly, nginx as a plain reverse proxy, and
+# `sovra gateway` with keys, routing and the SQLite ledger on; wrk at 16 connections, non-streaming and
+# streaming. Prints req/s, p99 and the ratios against nginx. Not a test: run it by hand.
+#   bench/gateway/run.sh [seconds per run, default 10] [connections, default 16]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+DUR="${1:-10}"; CONN="${2:-16}"; THREADS="${BENCH_THREADS:-2}"
+UP=18001; NG=18002; GW=18003
+work="$(mktemp -d /tmp/sovra-gw-bench.XXXXXX)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  echo "installing wrk and nginx from apt" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nginx >/dev/null
+fi
+
+echo "building" >&2
+dotnet build bench/gateway/upstream -c Release -o "$work/upstream" --nologo -v q -clp:ErrorsOnly >&2
+./sovra version >/dev/null # builds the CLI into .build/cli
+
+dotnet "$work/upstream/Upstream.dll" $UP & pids+=($!)
+
+cat >"$work/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NG;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work" -g "daemon off;" & pids+=($!)
+
+export SOVRA_BENCH_ADMIN="bench-admin-key-0123456789abcdef"
+cat >"$work/gateway.yaml" <<CONF
+admin: { key_env: SOVRA_BENCH_ADMIN }
+ledger: { sqlite: $work/ledger.db }
+backends:
+  - { name: up, kind: openai-compatible, base_url: "http://127.0.0.1:$UP/v1", jurisdiction: eu, models: [m-upstream], aliases: { m: m-upstream }, price: { input: 0.1, output: 0.3 } }
+routes:
+  - { model: m, strategy: least-outstanding, candidates: [ { backend: up } ] }
+tenants:
+  - { name: bench, models: [m], jurisdictions: [eu] }
+CONF
+DOTNET_gcServer=1 dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
+
+for port in $UP $NG $GW; do
+  for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+done
+# A key with a rate limit and a monthly budget far above the run, so the checks run on every request.
+BENCH_KEY=$(curl -sf -X POST "http://127.0.0.1:$GW/admin/keys" -H "Authorization: Bearer $SOVRA_BENCH_ADMIN" -H 'Content-Type: application/json' \
+  -d '{"tenant":"bench","name":"bench","requests_per_minute":100000000,"tokens_per_month":100000000000}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
+export BENCH_KEY
+[ -n "$BENCH_KEY" ] || { echo "could not create a key: $(cat "$work/gateway.log")" >&2; exit 1; }
+
+run() { # name port stream -> "rps p99_ms"
+  local out
+  BENCH_STREAM="$3" wrk -t1 -c4 -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" >/dev/null # warm-up
+  out=$(BENCH_STREAM="$3" wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers: $out" >&2; exit 1; fi
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}' <<<"$out")
+  echo "$rps $p99"
+}
+
+echo "cores: $(nproc), $CONN connections, ${DUR}s per run"
+printf "%-10s %-8s %12s %10s\n" mode target "req/s" "p99 ms"
+declare -A R P
+for stream in 0 1; do
+  mode=$([ $stream = 1 ] && echo stream || echo json)
+  for t in direct:$UP nginx:$NG gateway:$GW; do
+    name=${t%%:*}; port=${t##*:}
+    read -r rps p99 < <(run "$name" "$port" "$stream")
+    R[$mode-$name]=$rps; P[$mode-$name]=$p99
+    printf "%-10s %-8s %12.0f %10.2f\n" "$mode" "$name" "$rps" "$p99"
+  done
+done
+echo
+for mode in json stream; do
+  awk -v m="$mode" -v gr="${R[$mode-gateway]}" -v nr="${R[$mode-nginx]}" -v gp="${P[$mode-gateway]}" -v np="${P[$mode-nginx]}" -v dp="${P[$mode-direct]}" 'BEGIN {
+    ga = gp - dp; na = np - dp; if (na < 0.001) na = 0.001;
+    printf "%-6s gateway/nginx throughput %.2fx (target >= 0.5)   added p99: gateway %.2f ms, nginx %.2f ms, ratio %.2fx (target <= 2)\n", m, gr / nr, ga, na, ga / na }'
+done
+rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
+echo "ledger rows written during the run: $rows"
