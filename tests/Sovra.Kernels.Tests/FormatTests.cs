@@ -133,6 +133,22 @@ public class FormatTests
     }
 
     [Fact]
+    public void Vector_half_conversions_are_exact_for_every_half_value()
+    {
+        var (a512, a2) = KernelProbe.AllHalvesVector();
+        for (var i = 0; i < 65536; i++)
+        {
+            var expected = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+            foreach (var got in new[] { a512, a2 })
+            {
+                if (got == null) continue;
+                if (float.IsNaN(expected)) Assert.True(float.IsNaN(got[i]), $"half {i:x4}");
+                else Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got[i]), $"half {i:x4}: {expected:R} vs {got[i]:R}");
+            }
+        }
+    }
+
+    [Fact]
     public void Unsupported_type_is_a_clear_error()
     {
         var e = Assert.Throws<NotSupportedException>(() => QuantFormats.Quantize(GgmlType.IQ2_XS, new float[256], new byte[74]));

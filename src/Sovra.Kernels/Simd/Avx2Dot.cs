@@ -60,21 +60,19 @@ internal static unsafe class Avx2Dot
     }
 
     /// <summary>Eight IEEE halves → floats, exact for every input (zero, subnormal, inf, NaN included).</summary>
+    /// <remarks>The 15 magnitude bits shifted into float position and multiplied by 2^112 give the exact value for
+    /// normal and subnormal halves alike; exponent 31 (inf, NaN) is forced to the float's all-ones exponent.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> HalfToFloat(Vector128<ushort> h)
     {
         var v = Avx2.ConvertToVector256Int32(h);
-        var sign = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x8000)), 16);
-        var o = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x7fff)), 13);
-        var exp = Avx2.And(o, Vector256.Create(0x0f800000));
-        o = Avx2.Add(o, Vector256.Create(112 << 23));
-        o = Avx2.Add(o, Avx2.And(Avx2.CompareEqual(exp, Vector256.Create(0x0f800000)), Vector256.Create(112 << 23)));
-        var sub = Avx.Subtract(Avx2.Add(o, Vector256.Create(1 << 23)).AsSingle(), Vector256.Create(113 << 23).AsSingle());
-        var r = Avx.BlendVariable(o.AsSingle(), sub, Avx2.CompareEqual(exp, Vector256<int>.Zero).AsSingle());
-        return Avx.Or(r, sign.AsSingle());
+        var mag = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x7fff)), 13);
+        var f = Avx.Multiply(mag.AsSingle(), Vector256.Create(0x77800000).AsSingle()); // 2^112
+        var special = Avx2.CompareGreaterThan(mag, Vector256.Create(0x0f7fffff));
+        var r = Avx.BlendVariable(f, Avx2.Or(mag, Vector256.Create(0x7f800000)).AsSingle(), special.AsSingle());
+        return Avx.Or(r, Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x8000)), 16).AsSingle());
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
