@@ -55,6 +55,17 @@ internal static unsafe class KernelProbe
         }
     }
 
+    /// <summary>The vector F16 / BF16 rounding of activations, for comparison with the scalar conversions.</summary>
+    public static float[] RoundVector(bool half, float[] x)
+    {
+        var y = new float[x.Length];
+        fixed (float* px = x)
+        fixed (float* py = y)
+            for (var i = 0; i + 8 <= x.Length; i += 8)
+                (half ? Activations.RoundToHalf(Vector256.Load(px + i)) : Activations.RoundToBf16(Vector256.Load(px + i))).Store(py + i);
+        return y;
+    }
+
     /// <summary>Every one of the 65536 halves through the AVX-512 and AVX2 vector conversions (null where unavailable).</summary>
     public static (float[]? Avx512, float[]? Avx2) AllHalvesVector()
     {
