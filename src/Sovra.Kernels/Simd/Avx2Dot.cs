@@ -60,17 +60,15 @@ internal static unsafe class Avx2Dot
     }
 
     /// <summary>Eight IEEE halves → floats, exact for every input (zero, subnormal, inf, NaN included).</summary>
-    /// <remarks>The 15 magnitude bits shifted into float position and multiplied by 2^112 give the exact value for
-    /// normal and subnormal halves alike; exponent 31 (inf, NaN) is forced to the float's all-ones exponent.</remarks>
+    /// <remarks>As <see cref="Avx512Dot.HalfToFloat"/>: sign-extend, shift by 13, mask, × 2^112, fix exponent 31.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> HalfToFloat(Vector128<ushort> h)
     {
-        var v = Avx2.ConvertToVector256Int32(h);
-        var mag = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x7fff)), 13);
-        var f = Avx.Multiply(mag.AsSingle(), Vector256.Create(0x77800000).AsSingle()); // 2^112
-        var special = Avx2.CompareGreaterThan(mag, Vector256.Create(0x0f7fffff));
-        var r = Avx.BlendVariable(f, Avx2.Or(mag, Vector256.Create(0x7f800000)).AsSingle(), special.AsSingle());
-        return Avx.Or(r, Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x8000)), 16).AsSingle());
+        var t = Avx2.And(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(h.AsInt16()), 13), Vector256.Create(unchecked((int)0x8fffe000)));
+        var f = Avx.Multiply(t.AsSingle(), Vector256.Create(0x77800000).AsSingle()); // 2^112
+        var exp = Vector256.Create(0x0f800000);
+        var special = Avx2.CompareEqual(Avx2.And(t, exp), exp);
+        return Avx.BlendVariable(f, Avx2.Or(t, Vector256.Create(0x7f800000)).AsSingle(), special.AsSingle());
     }
 
     public static float F16(byte* w, in ActRow a, int n)

@@ -46,17 +46,17 @@ internal static unsafe class Avx512Dot
     }
 
     /// <summary>Sixteen IEEE halves → floats, exact for every input.</summary>
-    /// <remarks>The 15 magnitude bits shifted into float position and multiplied by 2^112 give the exact value for
-    /// normal and subnormal halves alike; exponent 31 (inf, NaN) is forced to the float's all-ones exponent.</remarks>
+    /// <remarks>Sign-extended and shifted by 13, the half's sign lands on bit 31 and its 15 magnitude bits in
+    /// float position (the sign copies above them are masked off); × 2^112 then gives the exact value for normal
+    /// and subnormal halves alike, with the sign. Exponent 31 (inf, NaN) gets the float's all-ones exponent.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> HalfToFloat(Vector256<ushort> h)
     {
-        var v = Avx512F.ConvertToVector512Int32(h).AsUInt32();
-        var mag = (v & Vector512.Create(0x7fffu)) << 13;
-        var f = mag.AsSingle() * Vector512.Create(0x77800000u).AsSingle(); // 2^112
-        var special = Vector512.GreaterThanOrEqual(mag, Vector512.Create(0x0f800000u));
-        var r = Vector512.ConditionalSelect(special.AsSingle(), (mag | Vector512.Create(0x7f800000u)).AsSingle(), f);
-        return r | ((v & Vector512.Create(0x8000u)) << 16).AsSingle();
+        var t = (Avx512F.ConvertToVector512Int32(h.AsInt16()).AsUInt32() << 13) & Vector512.Create(0x8fffe000u);
+        var f = t.AsSingle() * Vector512.Create(0x77800000u).AsSingle(); // 2^112
+        var exp = Vector512.Create(0x0f800000u);
+        var special = Vector512.Equals(t & exp, exp);
+        return Vector512.ConditionalSelect(special.AsSingle(), (t | Vector512.Create(0x7f800000u)).AsSingle(), f);
     }
 
     public static float F16(byte* w, in ActRow a, int n)
