@@ -133,6 +133,44 @@ public class FormatTests
     }
 
     [Fact]
+    public void Vector_half_conversions_are_exact_for_every_half_value()
+    {
+        var (a512, a2) = KernelProbe.AllHalvesVector();
+        for (var i = 0; i < 65536; i++)
+        {
+            var expected = (float)BitConverter.UInt16BitsToHalf((ushort)i);
+            foreach (var got in new[] { a512, a2 })
+            {
+                if (got == null) continue;
+                if (float.IsNaN(expected)) Assert.True(float.IsNaN(got[i]), $"half {i:x4}");
+                else Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got[i]), $"half {i:x4}: {expected:R} vs {got[i]:R}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Vector_F16_and_BF16_rounding_of_activations_equals_the_scalar_conversions()
+    {
+        var rng = new Random(8);
+        var x = new float[1 << 16];
+        for (var i = 0; i < x.Length; i++)
+            x[i] = BitConverter.Int32BitsToSingle(rng.Next() | (rng.Next(2) << 31)); // every exponent, both signs
+        float[] edges = [0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 6.1035156e-5f, 6.1035152e-5f, 5.9604645e-8f, 2.9802322e-8f,
+            2.9802326e-8f, 1e-9f, float.PositiveInfinity, float.NegativeInfinity, float.NaN, 1.00048828125f, 1.000244140625f];
+        edges.CopyTo(x, 0);
+        var h = KernelProbe.RoundVector(half: true, x);
+        var b = KernelProbe.RoundVector(half: false, x);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var eh = Fp.RoundToHalf(x[i]);
+            var eb = Fp.RoundToBf16(x[i]);
+            if (float.IsNaN(x[i])) { Assert.True(float.IsNaN(h[i]) && float.IsNaN(b[i])); continue; }
+            Assert.True(BitConverter.SingleToInt32Bits(eh) == BitConverter.SingleToInt32Bits(h[i]), $"{x[i]:R}: F16 {eh:R} vs {h[i]:R}");
+            Assert.True(BitConverter.SingleToInt32Bits(eb) == BitConverter.SingleToInt32Bits(b[i]), $"{x[i]:R}: BF16 {eb:R} vs {b[i]:R}");
+        }
+    }
+
+    [Fact]
     public void Unsupported_type_is_a_clear_error()
     {
         var e = Assert.Throws<NotSupportedException>(() => QuantFormats.Quantize(GgmlType.IQ2_XS, new float[256], new byte[74]));

@@ -78,11 +78,21 @@ internal static unsafe class Activations
                 Buffer.MemoryCopy(x, r.F, 4L * cols, 4L * cols);
                 break;
             case ActivationKind.F16Rounded:
-                for (var i = 0; i < cols; i++) r.F[i] = Fp.RoundToHalf(x[i]);
+            {
+                var i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; i + 8 <= cols; i += 8) RoundToHalf(Vector256.Load(x + i)).Store(r.F + i);
+                for (; i < cols; i++) r.F[i] = Fp.RoundToHalf(x[i]);
                 break;
+            }
             case ActivationKind.Bf16Rounded:
-                for (var i = 0; i < cols; i++) r.F[i] = Fp.RoundToBf16(x[i]);
+            {
+                var i = 0;
+                if (Vector256.IsHardwareAccelerated)
+                    for (; i + 8 <= cols; i += 8) RoundToBf16(Vector256.Load(x + i)).Store(r.F + i);
+                for (; i < cols; i++) r.F[i] = Fp.RoundToBf16(x[i]);
                 break;
+            }
             case ActivationKind.Q8_0 or ActivationKind.Q8_1:
                 if (Vector256.IsHardwareAccelerated)
                     for (var b = 0; b < cols / 32; b++) r.Sum[b] = QuantizeQ8BlockVector(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
@@ -116,6 +126,34 @@ internal static unsafe class Activations
         d = Fp.RoundToHalf(dd);
         s = Fp.RoundToHalf(sum * dd);
         return sum;
+    }
+
+    /// <summary>(float)(Half)x for eight floats, exactly: round to nearest even at 10 mantissa bits (normal
+    /// halves), at multiples of 2^−24 (subnormal halves), ±inf from 65520 up; NaN stays NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> RoundToHalf(Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var sign = bits & Vector256.Create(0x80000000u);
+        var mag = bits & Vector256.Create(0x7fffffffu);
+        var lsb = (mag >> 13) & Vector256<uint>.One;
+        var normal = (mag + Vector256.Create(0x0fffu) + lsb) & Vector256.Create(~0x1fffu);
+        var tiny = Vector256.Round(mag.AsSingle() * Vector256.Create(16777216f)) * Vector256.Create(1f / 16777216f);
+        var r = Vector256.ConditionalSelect(Vector256.LessThan(mag, Vector256.Create(0x38800000u)), tiny.AsUInt32(), normal); // < 2^−14
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(mag, Vector256.Create(0x477ff000u)), Vector256.Create(0x7f800000u), r); // ≥ 65520
+        r = Vector256.ConditionalSelect(Vector256.GreaterThan(mag, Vector256.Create(0x7f800000u)), mag, r); // NaN
+        return (r | sign).AsSingle();
+    }
+
+    /// <summary><see cref="Fp.RoundToBf16"/> for eight floats, exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> RoundToBf16(Vector256<float> x)
+    {
+        var bits = x.AsUInt32();
+        var rounded = (bits + Vector256.Create(0x7fffu) + ((bits >> 16) & Vector256<uint>.One)) & Vector256.Create(0xffff0000u);
+        var nan = Vector256.GreaterThan(bits & Vector256.Create(0x7fffffffu), Vector256.Create(0x7f800000u));
+        var quiet = (bits | Vector256.Create(0x00400000u)) & Vector256.Create(0xffff0000u);
+        return Vector256.ConditionalSelect(nan, quiet, rounded).AsSingle();
     }
 
     /// <summary>Round half away from zero (C's roundf), exactly: the fraction x − trunc(x) is exact in float.</summary>

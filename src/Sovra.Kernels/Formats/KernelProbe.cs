@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.Intrinsics;
 using Sovra.Gguf;
 
 namespace Sovra.Kernels.Formats;
@@ -52,6 +53,39 @@ internal static unsafe class KernelProbe
                     throw new ArgumentOutOfRangeException(nameof(kind));
             }
         }
+    }
+
+    /// <summary>The vector F16 / BF16 rounding of activations, for comparison with the scalar conversions.</summary>
+    public static float[] RoundVector(bool half, float[] x)
+    {
+        var y = new float[x.Length];
+        fixed (float* px = x)
+        fixed (float* py = y)
+            for (var i = 0; i + 8 <= x.Length; i += 8)
+                (half ? Activations.RoundToHalf(Vector256.Load(px + i)) : Activations.RoundToBf16(Vector256.Load(px + i))).Store(py + i);
+        return y;
+    }
+
+    /// <summary>Every one of the 65536 halves through the AVX-512 and AVX2 vector conversions (null where unavailable).</summary>
+    public static (float[]? Avx512, float[]? Avx2) AllHalvesVector()
+    {
+        float[]? a512 = null, a2 = null;
+        var h = new ushort[65536];
+        for (var i = 0; i < h.Length; i++) h[i] = (ushort)i;
+        fixed (ushort* ph = h)
+        {
+            if (Simd.KernelDispatch.IsAvailable(Simd.KernelPath.Avx512))
+            {
+                a512 = new float[65536];
+                for (var i = 0; i < 65536; i += 16) Simd.Avx512Dot.HalfToFloat(System.Runtime.Intrinsics.Vector256.Load(ph + i)).CopyTo(a512.AsSpan(i));
+            }
+            if (Simd.KernelDispatch.IsAvailable(Simd.KernelPath.Avx2))
+            {
+                a2 = new float[65536];
+                for (var i = 0; i < 65536; i += 8) Simd.Avx2Dot.HalfToFloat(System.Runtime.Intrinsics.Vector128.Load(ph + i)).CopyTo(a2.AsSpan(i));
+            }
+        }
+        return (a512, a2);
     }
 
     /// <summary>The scalar reference Σ w·x for one weight row against <paramref name="x"/> quantized as the format's activation.</summary>

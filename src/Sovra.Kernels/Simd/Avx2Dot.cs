@@ -60,21 +60,17 @@ internal static unsafe class Avx2Dot
     }
 
     /// <summary>Eight IEEE halves → floats, exact for every input (zero, subnormal, inf, NaN included).</summary>
+    /// <remarks>As <see cref="Avx512Dot.HalfToFloat"/>: sign-extend, shift by 13, mask, × 2^112, fix exponent 31.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> HalfToFloat(Vector128<ushort> h)
     {
-        var v = Avx2.ConvertToVector256Int32(h);
-        var sign = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x8000)), 16);
-        var o = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x7fff)), 13);
-        var exp = Avx2.And(o, Vector256.Create(0x0f800000));
-        o = Avx2.Add(o, Vector256.Create(112 << 23));
-        o = Avx2.Add(o, Avx2.And(Avx2.CompareEqual(exp, Vector256.Create(0x0f800000)), Vector256.Create(112 << 23)));
-        var sub = Avx.Subtract(Avx2.Add(o, Vector256.Create(1 << 23)).AsSingle(), Vector256.Create(113 << 23).AsSingle());
-        var r = Avx.BlendVariable(o.AsSingle(), sub, Avx2.CompareEqual(exp, Vector256<int>.Zero).AsSingle());
-        return Avx.Or(r, sign.AsSingle());
+        var t = Avx2.And(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(h.AsInt16()), 13), Vector256.Create(unchecked((int)0x8fffe000)));
+        var f = Avx.Multiply(t.AsSingle(), Vector256.Create(0x77800000).AsSingle()); // 2^112
+        var exp = Vector256.Create(0x0f800000);
+        var special = Avx2.CompareEqual(Avx2.And(t, exp), exp);
+        return Avx.BlendVariable(f, Avx2.Or(t, Vector256.Create(0x7f800000)).AsSingle(), special.AsSingle());
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;

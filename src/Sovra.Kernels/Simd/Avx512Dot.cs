@@ -46,21 +46,19 @@ internal static unsafe class Avx512Dot
     }
 
     /// <summary>Sixteen IEEE halves → floats, exact for every input.</summary>
+    /// <remarks>Sign-extended and shifted by 13, the half's sign lands on bit 31 and its 15 magnitude bits in
+    /// float position (the sign copies above them are masked off); × 2^112 then gives the exact value for normal
+    /// and subnormal halves alike, with the sign. Exponent 31 (inf, NaN) gets the float's all-ones exponent.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector512<float> HalfToFloat(Vector256<ushort> h)
     {
-        var v = Avx512F.ConvertToVector512Int32(h).AsUInt32();
-        var sign = (v & Vector512.Create(0x8000u)) << 16;
-        var o = (v & Vector512.Create(0x7fffu)) << 13;
-        var exp = o & Vector512.Create(0x0f800000u);
-        o += Vector512.Create(112u << 23);
-        o += Vector512.Equals(exp, Vector512.Create(0x0f800000u)) & Vector512.Create(112u << 23);
-        var sub = (o + Vector512.Create(1u << 23)).AsSingle() - Vector512.Create(113u << 23).AsSingle();
-        var r = Vector512.ConditionalSelect(Vector512.Equals(exp, Vector512<uint>.Zero).AsSingle(), sub, o.AsSingle());
-        return r | sign.AsSingle();
+        var t = (Avx512F.ConvertToVector512Int32(h.AsInt16()).AsUInt32() << 13) & Vector512.Create(0x8fffe000u);
+        var f = t.AsSingle() * Vector512.Create(0x77800000u).AsSingle(); // 2^112
+        var exp = Vector512.Create(0x0f800000u);
+        var special = Vector512.Equals(t & exp, exp);
+        return Vector512.ConditionalSelect(special.AsSingle(), (t | Vector512.Create(0x7f800000u)).AsSingle(), f);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
