@@ -68,7 +68,8 @@ export BENCH_KEY
 
 run() { # name port stream -> "rps p99_ms"
   local out
-  BENCH_STREAM="$3" wrk -t1 -c4 -d2s -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" >/dev/null # warm-up
+  # warm-up: long enough for the JIT to reach its optimised tier at full load
+  BENCH_STREAM="$3" wrk -t"$THREADS" -c"$CONN" -d"${BENCH_WARMUP:-6}s" -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions" >/dev/null
   out=$(BENCH_STREAM="$3" wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions")
   if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers: $out" >&2; exit 1; fi
   local rps p99
