@@ -44,7 +44,8 @@ public sealed class GatewayStore : IAsyncDisposable
         var c = new SqliteConnection(_sqlite);
         await c.OpenAsync(ct);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA synchronous={(ledgerWriter && _config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
+        // No checkpoint inside a commit (it would stall the requests waiting on it): CheckpointAsync runs them in the background.
+        cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={(ledgerWriter && _config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
         await cmd.ExecuteNonQueryAsync(ct);
         return c;
     }
@@ -128,6 +129,14 @@ public sealed class GatewayStore : IAsyncDisposable
                 await Exec(c, tx, stmt);
             return 0;
         }, ct);
+    }
+
+    /// <summary>SQLite: copies the WAL into the database without blocking writers (PASSIVE). PostgreSQL: nothing to do.</summary>
+    public async Task CheckpointAsync(CancellationToken ct)
+    {
+        if (_pg is not null) return;
+        await using var c = await OpenAsync(ct);
+        await Exec(c, null, "PRAGMA wal_checkpoint(PASSIVE)");
     }
 
     // ---- keys ----
