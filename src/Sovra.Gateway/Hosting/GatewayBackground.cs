@@ -26,6 +26,7 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
     {
         var lastHealth = new Dictionary<string, long>();
         var lastSweep = Environment.TickCount64;
+        var lastCheckpoint = Environment.TickCount64;
         using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
         try
         {
@@ -38,6 +39,12 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
                     if (lastHealth.TryGetValue(b.Name, out var at) && now - at < b.HealthInterval.TotalMilliseconds) continue;
                     lastHealth[b.Name] = now;
                     _ = ProbeAsync(b, stop);
+                }
+                if (now - lastCheckpoint >= 1000)
+                {
+                    lastCheckpoint = now;
+                    try { await rt.Store.CheckpointAsync(stop); }
+                    catch (Exception e) when (e is not OperationCanceledException) { rt.Log.LogWarning("WAL checkpoint failed: {Error}", e.GetType().Name); }
                 }
                 if (now - lastSweep > 10_000)
                 {

@@ -44,7 +44,8 @@ public sealed class GatewayStore : IAsyncDisposable
         var c = new SqliteConnection(_sqlite);
         await c.OpenAsync(ct);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA synchronous={(ledgerWriter && _config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
+        // No checkpoint inside a commit (it would stall the requests waiting on it): CheckpointAsync runs them in the background.
+        cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={(ledgerWriter && _config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
         await cmd.ExecuteNonQueryAsync(ct);
         return c;
     }
@@ -128,6 +129,14 @@ public sealed class GatewayStore : IAsyncDisposable
                 await Exec(c, tx, stmt);
             return 0;
         }, ct);
+    }
+
+    /// <summary>SQLite: copies the WAL into the database without blocking writers (PASSIVE). PostgreSQL: nothing to do.</summary>
+    public async Task CheckpointAsync(CancellationToken ct)
+    {
+        if (_pg is not null) return;
+        await using var c = await OpenAsync(ct);
+        await Exec(c, null, "PRAGMA wal_checkpoint(PASSIVE)");
     }
 
     // ---- keys ----
@@ -298,28 +307,40 @@ public sealed class GatewayStore : IAsyncDisposable
     public Task WriteBatchAsync(IReadOnlyList<LedgerEntry> batch, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
-            foreach (var e0 in batch)
+            DbCommand? insert = null;
+            try
             {
-                var e = e0;
-                if (e.IdempotencyKey is { } ik && e.IdempotentResponse is { } resp)
+                foreach (var e0 in batch)
                 {
-                    var first = await Exec(c, tx, """
-                        INSERT INTO idempotency (key_id, idem_key, request_hash, request_id, status, content_type, body, created_ms)
-                        VALUES (@k, @i, @h, @r, @s, @ct, @b, @ts) ON CONFLICT DO NOTHING
-                        """, ("@k", e.KeyId), ("@i", ik), ("@h", e.RequestHash ?? ""), ("@r", e.RequestId), ("@s", resp.Status), ("@ct", resp.ContentType), ("@b", resp.Body), ("@ts", e.TsMs)) == 1;
-                    // Two requests with one Idempotency-Key ran at once (in different processes): the first to commit is the
-                    // answer on record; the other is logged but not charged.
-                    if (!first) e = e with { CostMicros = 0, TokensIn = 0, TokensOut = 0, Outcome = "duplicate_uncharged" };
+                    var e = e0;
+                    if (e.IdempotencyKey is { } ik && e.IdempotentResponse is { } resp)
+                    {
+                        var first = await Exec(c, tx, """
+                            INSERT INTO idempotency (key_id, idem_key, request_hash, request_id, status, content_type, body, created_ms)
+                            VALUES (@k, @i, @h, @r, @s, @ct, @b, @ts) ON CONFLICT DO NOTHING
+                            """, ("@k", e.KeyId), ("@i", ik), ("@h", e.RequestHash ?? ""), ("@r", e.RequestId), ("@s", resp.Status), ("@ct", resp.ContentType), ("@b", resp.Body), ("@ts", e.TsMs)) == 1;
+                        // Two requests with one Idempotency-Key ran at once (in different processes): the first to commit is the
+                        // answer on record; the other is logged but not charged.
+                        if (!first) e = e with { CostMicros = 0, TokensIn = 0, TokensOut = 0, Outcome = "duplicate_uncharged" };
+                    }
+                    // One prepared command for every row of the batch: only the values change.
+                    insert ??= Cmd(c, tx, """
+                        INSERT INTO requests (request_id, ts_ms, day, tenant, key_id, model, backend, tokens_in, tokens_out, cost_micros,
+                          latency_ms, ttft_ms, status, outcome, client_disconnected, idempotency_key)
+                        VALUES (@id, @ts, @day, @t, @k, @m, @b, @ti, @to, @c, @lat, @ttft, @s, @o, @cd, @ik)
+                        ON CONFLICT DO NOTHING
+                        """, ("@id", ""), ("@ts", 0L), ("@day", ""), ("@t", ""), ("@k", ""), ("@m", ""), ("@b", ""), ("@ti", 0L), ("@to", 0L), ("@c", 0L),
+                        ("@lat", 0), ("@ttft", 0), ("@s", 0), ("@o", ""), ("@cd", 0), ("@ik", ""));
+                    object?[] values = [e.RequestId, e.TsMs, DateTimeOffset.FromUnixTimeMilliseconds(e.TsMs).UtcDateTime.ToString("yyyy-MM-dd"), e.Tenant, e.KeyId, e.Model,
+                        e.Backend, e.TokensIn, e.TokensOut, e.CostMicros, e.LatencyMs, e.TtftMs, e.Status, e.Outcome, e.ClientDisconnected ? 1 : 0, e.IdempotencyKey];
+                    for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
+                    await insert.ExecuteNonQueryAsync(ct);
+                    if (e.Reservation is { } r) await SettleAsync(c, tx, r, e.TokensIn + e.TokensOut, e.CostMicros);
                 }
-                await Exec(c, tx, """
-                    INSERT INTO requests (request_id, ts_ms, day, tenant, key_id, model, backend, tokens_in, tokens_out, cost_micros,
-                      latency_ms, ttft_ms, status, outcome, client_disconnected, idempotency_key)
-                    VALUES (@id, @ts, @day, @t, @k, @m, @b, @ti, @to, @c, @lat, @ttft, @s, @o, @cd, @ik)
-                    ON CONFLICT DO NOTHING
-                    """, ("@id", e.RequestId), ("@ts", e.TsMs), ("@day", DateTimeOffset.FromUnixTimeMilliseconds(e.TsMs).UtcDateTime.ToString("yyyy-MM-dd")),
-                    ("@t", e.Tenant), ("@k", e.KeyId), ("@m", e.Model), ("@b", e.Backend), ("@ti", e.TokensIn), ("@to", e.TokensOut), ("@c", e.CostMicros),
-                    ("@lat", e.LatencyMs), ("@ttft", e.TtftMs), ("@s", e.Status), ("@o", e.Outcome), ("@cd", e.ClientDisconnected ? 1 : 0), ("@ik", e.IdempotencyKey));
-                if (e.Reservation is { } r) await SettleAsync(c, tx, r, e.TokensIn + e.TokensOut, e.CostMicros);
+            }
+            finally
+            {
+                if (insert is not null) await insert.DisposeAsync();
             }
             return 0;
         }, ct, ledgerWriter: true);
