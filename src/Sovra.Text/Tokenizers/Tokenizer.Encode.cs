@@ -91,16 +91,15 @@ public sealed partial class Tokenizer
             EncodeWords(st, text, output);
             return;
         }
-        // The normalized pass needs a stable copy: EncodeWords reuses the scratch character buffer.
-        var copy = text.ToString();
+        // (EncodeWords does not touch the scratch characters that `text` may live in.)
         int pos = 0;
-        while (_normalizedAdded.Next(copy, pos, allowSpecial, out var tok, out int start, out int end))
+        while (_normalizedAdded.Next(text, pos, allowSpecial, out var tok, out int start, out int end))
         {
-            if (start > pos) EncodeWords(st, copy.AsSpan(pos, start - pos), output);
+            if (start > pos) EncodeWords(st, text[pos..start], output);
             output.Add(tok.Id);
             pos = end;
         }
-        if (pos < copy.Length) EncodeWords(st, copy.AsSpan(pos), output);
+        if (pos < text.Length) EncodeWords(st, text[pos..], output);
     }
 
     private void EncodeWords(Scratch st, ReadOnlySpan<char> text, List<int> output)

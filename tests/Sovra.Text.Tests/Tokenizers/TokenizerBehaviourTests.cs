@@ -102,7 +102,12 @@ public class TokenizerBehaviourTests
         var s = gemma.CreateStreamingDecoder();
         Assert.Equal(["", "", "", "😀"], bytes.Select(s.Push).ToArray());
         // An incomplete run followed by a piece: HF replaces each byte of the run.
-        Assert.Equal("\uFFFD\uFFFDx", gemma.Decode([bytes[0], bytes[1], gemma.TokenId("x")!.Value]));
+        int x = gemma.TokenId("x")!.Value;
+        Assert.Equal("\uFFFD\uFFFDx", gemma.Decode([bytes[0], bytes[1], x]));
+        s = gemma.CreateStreamingDecoder();
+        Assert.Equal("\uFFFD\uFFFDx", string.Concat(new[] { bytes[0], bytes[1], x }.Select(s.Push)));
+        Assert.Equal("", s.Push(bytes[0]));
+        Assert.Equal("\uFFFD", s.Flush());
     }
 
     [Fact]
