@@ -70,12 +70,7 @@ public sealed partial class Tokenizer
     private void EncodeSegment(Scratch st, ReadOnlySpan<char> segment, bool allowSpecial, List<int> output)
     {
         ReadOnlySpan<char> text = segment;
-        if (_data.Nfc)
-        {
-            var s = segment.ToString();
-            var n = Nfc.Normalize(s);
-            text = n.AsSpan();
-        }
+        if (_data.Nfc && !Nfc.IsQuickYes(segment)) text = Nfc.Normalize(segment.ToString()).AsSpan();
         if (!_byteLevel && (_data.ReplaceSpaces || _data.AddPrefixSpace))
         {
             int len = text.Length + (_data.AddPrefixSpace ? 1 : 0);

@@ -44,7 +44,9 @@ internal static class Nfc
         return sb.ToString();
     }
 
-    private static bool IsQuickYes(string s)
+    /// <summary>True when NFC certainly leaves <paramref name="s"/> unchanged: no character that decomposes,
+    /// has a non-zero combining class, or can combine with the character before it.</summary>
+    public static bool IsQuickYes(ReadOnlySpan<char> s)
     {
         var d = D;
         for (int i = 0; i < s.Length; i++)
