@@ -15,6 +15,8 @@ namespace Sovra.Text.Tokenizers;
 public sealed partial class Tokenizer
 {
     private const int CacheMaxWordBytes = 64, CacheMaxEntries = 1 << 17;
+    /// <summary>The largest vocabulary accepted (real ones are under 300k); guards against hostile ids.</summary>
+    public const int MaxVocabulary = 16_000_000;
 
     private readonly TokenizerData _data;
     private readonly bool _byteLevel;
@@ -38,7 +40,9 @@ public sealed partial class Tokenizer
         _pre = PreTokenizers.PreTokenizer.For(data.PreTokenizer);
         int n = data.Tokens.Length;
         foreach (var a in data.AddedTokens)
-            if (a.Id < 0) throw new TokenizerException($"{data.Source}: added token '{a.Content}' has a negative id");
+            if (a.Id < 0 || a.Id >= MaxVocabulary)
+                throw new TokenizerException($"{data.Source}: added token '{a.Content}' has id {a.Id}, outside 0..{MaxVocabulary - 1}");
+        if (n > MaxVocabulary) throw new TokenizerException($"{data.Source}: {n} tokens is more than the {MaxVocabulary} Sovra accepts");
         _vocabSize = Math.Max(n, data.AddedTokens.Count == 0 ? 0 : data.AddedTokens.Max(a => a.Id) + 1);
         _tokens = new string[_vocabSize];
         Array.Copy(data.Tokens, _tokens, n);

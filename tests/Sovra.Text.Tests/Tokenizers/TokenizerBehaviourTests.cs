@@ -128,6 +128,10 @@ public class TokenizerBehaviourTests
     [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]},\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\",\"pattern\":{\"String\":\"▁\"},\"content\":\" \"}]}}", "merge 0")]
     [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{}},\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"\\\\w+\"},\"behavior\":\"Isolated\"}}", "split pattern")]
     [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{}},\"normalizer\":{\"type\":\"NFKC\"}}", "NFKC")]
+    [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}},\"added_tokens\":[{\"id\":2000000000,\"content\":\"x\"}]}", "2000000000")]
+    [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-5}}}", "-5")]
+    [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"zero\"}}}", "unexpected JSON shape")]
+    [InlineData("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}},\"added_tokens\":[{\"content\":\"x\"}]}", "unexpected JSON shape")]
     public void Malformed_or_unsupported_tokenizer_json_is_a_named_error(string json, string expected)
     {
         var e = Assert.Throws<TokenizerException>(() =>
