@@ -104,6 +104,15 @@ public sealed partial class Tokenizer
                 throw new TokenizerException($"{data.Source}: special token id {id} is outside the vocabulary of {_vocabSize}");
     }
 
+    /// <summary>The tokenizer of a GGUF model file (its tokenizer.ggml.* metadata).</summary>
+    public static Tokenizer FromGguf(string path) => new(GgufTokenizerLoader.Load(path));
+
+    /// <summary>The tokenizer of an open GGUF file.</summary>
+    public static Tokenizer FromGguf(Sovra.Gguf.GgufFile file) => new(GgufTokenizerLoader.Load(file));
+
+    /// <summary>A Hugging Face tokenizer.json (BOS / EOS from a tokenizer_config.json beside it).</summary>
+    public static Tokenizer FromTokenizerJson(string path) => new(TokenizerJsonLoader.Load(path));
+
     // Which ids BPE may produce. SentencePiece: every piece, as HF keeps Gemma's added tokens in its model
     // vocabulary. Byte-level: ordinary tokens only; special and added tokens live outside HF's model vocabulary.
     private bool IsModelToken(int id) => _byteLevel

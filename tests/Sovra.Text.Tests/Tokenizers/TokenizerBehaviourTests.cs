@@ -111,6 +111,17 @@ public class TokenizerBehaviourTests
     }
 
     [Fact]
+    public void Encoding_from_many_threads_at_once_gives_the_single_thread_ids()
+    {
+        var tok = ReferenceTokenizers.Sovra("llama3");
+        var texts = Udhr.Declarations.Where((_, i) => i % 10 == 0).Select(d => d.Text).Concat(HardCases.All).ToArray();
+        var expected = texts.Select(t => tok.Encode(t)).ToArray();
+        var got = new int[texts.Length * 4][];
+        Parallel.For(0, got.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => got[i] = tok.Encode(texts[i % texts.Length]));
+        for (int i = 0; i < got.Length; i++) Assert.Equal(expected[i % texts.Length], got[i]);
+    }
+
+    [Fact]
     public void Decode_rejects_ids_outside_the_vocabulary()
     {
         var qwen = ReferenceTokenizers.Sovra("qwen3");
