@@ -12,5 +12,6 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return GatewayCommand.Create();
     }
 }

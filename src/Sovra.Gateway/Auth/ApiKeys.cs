@@ -1,0 +1,35 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Sovra.Gateway.Auth;
+
+/// <summary>
+/// Key material. A key is 32 random bytes (256 bits) behind a readable prefix; with that much entropy a
+/// plain SHA-256 is a sound verifier (no salt or slow hash needed: there is nothing to guess).
+/// </summary>
+public static class ApiKeys
+{
+    public const string Prefix = "sk-sovra-";
+
+    public static string NewSecret() => Prefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+
+    public static string NewId() => "key_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    /// <summary>What may be shown of a key: its first characters, enough to tell keys apart.</summary>
+    public static string Display(string secret) => secret[..Math.Min(secret.Length, Prefix.Length + 4)] + "…";
+
+    /// <summary>The bearer token of a request, or null.</summary>
+    public static string? Bearer(string? authorization)
+    {
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
+        var token = authorization[7..].Trim();
+        return token.Length is > 0 and <= 512 ? token : null;
+    }
+
+    public static bool HashEquals(string hexA, string hexB) =>
+        hexA.Length == hexB.Length && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hexA), Encoding.ASCII.GetBytes(hexB));
+
+    private static string Base64Url(byte[] b) => Convert.ToBase64String(b).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

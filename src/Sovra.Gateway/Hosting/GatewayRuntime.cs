@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Sovra.Gateway.Auth;
+using Sovra.Gateway.Config;
+using Sovra.Gateway.Routing;
+using Sovra.Gateway.Storage;
+
+namespace Sovra.Gateway.Hosting;
+
+/// <summary>
+/// Everything the gateway holds while it runs. The configuration is one immutable object swapped
+/// atomically on reload: a request reads it once and keeps that version to its end, so a reload never
+/// changes a request half-way. Backend state (breakers, latency) and connection pools survive reloads.
+/// </summary>
+public sealed class GatewayRuntime : IAsyncDisposable
+{
+    private volatile GatewayConfig _config;
+    private readonly ConcurrentDictionary<string, BackendState> _states = new();
+    private readonly ConcurrentDictionary<TimeSpan, HttpClient> _clients = new();
+
+    public GatewayRuntime(GatewayConfig config, string? configPath, ILoggerFactory logs)
+    {
+        _config = config;
+        ConfigPath = configPath;
+        Log = logs.CreateLogger("Sovra.Gateway");
+        Store = new GatewayStore(config.Ledger);
+        Ledger = new LedgerWriter(Store, config.Ledger.BatchMax, Log);
+        Keys = new KeyCache(Store);
+    }
+
+    public GatewayConfig Config => _config;
+    public string? ConfigPath { get; }
+    public ILogger Log { get; }
+    public GatewayStore Store { get; }
+    public LedgerWriter Ledger { get; }
+    public KeyCache Keys { get; }
+    public RateLimiter Rates { get; } = new();
+
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _starting;
+
+    /// <summary>Completes when the database schema is in place; requests wait for it.</summary>
+    public Task Ready => _ready.Task;
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref _starting, 1) == 1)
+        {
+            await Ready;
+            return;
+        }
+        try
+        {
+            await Store.MigrateAsync(ct);
+            _ready.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _ready.TrySetException(e);
+            throw new InvalidOperationException($"the ledger database cannot be opened ({(Store.IsPostgres ? "postgres" : Config.Ledger.Target)}): {e.Message}");
+        }
+    }
+
+    public BackendState State(string backend) => _states.GetOrAdd(backend, n => new BackendState(n));
+
+    /// <summary>Swaps in a new configuration. The ledger target cannot change while running (it needs a restart).</summary>
+    public bool TryReload(GatewayConfig next, out string? reason)
+    {
+        if (next.Ledger.Kind != _config.Ledger.Kind || next.Ledger.Target != _config.Ledger.Target)
+        {
+            reason = "the ledger location changed; restart the gateway to move it";
+            return false;
+        }
+        _config = next;
+        reason = null;
+        return true;
+    }
+
+    /// <summary>One pooled client per connect timeout; connections to each backend are reused across requests.</summary>
+    public HttpClient Client(BackendConfig backend) => _clients.GetOrAdd(backend.ConnectTimeout, t => new HttpClient(new SocketsHttpHandler
+    {
+        ConnectTimeout = t,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        AllowAutoRedirect = false, // an upstream must not send the gateway (and the request) elsewhere
+        UseProxy = false,
+        MaxConnectionsPerServer = int.MaxValue,
+    })
+    { Timeout = Timeout.InfiniteTimeSpan });
+
+    public async ValueTask DisposeAsync()
+    {
+        await Ledger.DisposeAsync();
+        await Store.DisposeAsync();
+        foreach (var c in _clients.Values) c.Dispose();
+    }
+}

@@ -1,0 +1,499 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Sovra.Gateway.Config;
+using Sovra.Gateway.Hosting;
+using Sovra.Gateway.Routing;
+using Sovra.Gateway.Storage;
+
+namespace Sovra.Gateway.Proxy;
+
+/// <summary>
+/// One proxied request, start to end: key, policy, residency, rate and budget, idempotency, attempts
+/// over the ordered candidates, relay of the answer, and the ledger row. The row is committed before the
+/// client receives the end of the answer (the last byte of a JSON body, the final "data: [DONE]" of a
+/// stream): a client that saw the end knows the request is in the ledger.
+/// </summary>
+public sealed class ProxyHandler(GatewayRuntime rt)
+{
+    public const string JurisdictionHeader = "X-Sovra-Jurisdiction";
+    private const int MaxResponseBytes = 64 << 20;
+    private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
+
+    /// <summary>What the ledger row of this request will say; filled in as the request goes.</summary>
+    private sealed class Outcome
+    {
+        public string? Backend;
+        public long TokensIn, TokensOut;
+        public double PriceIn, PriceOut;
+        public int? TtftMs;
+        public int Status = 500;
+        public string Result = "error";
+        public bool ClientDisconnected;
+        public StoredResponse? ToStore;
+        public bool Done; // its row is written (or it needs none: a replay, a refused duplicate)
+    }
+
+    public async Task HandleAsync(HttpContext ctx, string endpoint)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var tsMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        ctx.Response.Headers["x-request-id"] = requestId;
+        var cfg = rt.Config;
+
+        var auth = await GatewayAuth.TenantKeyAsync(ctx, rt);
+        if (auth is null) return;
+        var (key, tenant) = auth.Value;
+
+        byte[] raw;
+        RequestBody body;
+        try
+        {
+            raw = await ReadBodyAsync(ctx.Request, cfg.Limits.MaxRequestBytes);
+            body = new RequestBody(raw);
+            if (endpoint == "embeddings" && body.Stream) throw new BadRequestException("embeddings cannot be streamed");
+        }
+        catch (BadRequestException e)
+        {
+            await OpenAiError.WriteAsync(ctx, 400, e.Message, "invalid_request_error");
+            return;
+        }
+        catch (PayloadTooLarge)
+        {
+            await OpenAiError.WriteAsync(ctx, 413, $"The request body is larger than {cfg.Limits.MaxRequestBytes} bytes.", "invalid_request_error", "request_too_large");
+            return;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            return; // the client went away while sending
+        }
+
+        var route = cfg.Routes.FirstOrDefault(r => r.Model == body.Model);
+        if (route is null || !tenant.AllowsModel(body.Model) || !key.AllowsModel(body.Model))
+        {
+            // The same answer for a model that does not exist and one this key may not use: nothing to probe.
+            await OpenAiError.WriteAsync(ctx, 404, $"The model '{Clip(body.Model)}' does not exist or you do not have access to it.", "invalid_request_error", "model_not_found");
+            return;
+        }
+
+        IReadOnlyCollection<string> jurisdictions = tenant.Jurisdictions;
+        if (ctx.Request.Headers.TryGetValue(JurisdictionHeader, out var jh))
+        {
+            var wanted = jh.ToString().Trim();
+            if (!tenant.JurisdictionHeader)
+            {
+                await OpenAiError.WriteAsync(ctx, 403, $"This key may not choose a jurisdiction ({JurisdictionHeader}).", "permission_error", "jurisdiction_not_allowed");
+                return;
+            }
+            if (wanted.Length == 0 || (jurisdictions.Count > 0 && !jurisdictions.Contains(wanted)))
+            {
+                await OpenAiError.WriteAsync(ctx, 403, "The requested jurisdiction is outside this tenant's binding.", "permission_error", "jurisdiction_not_allowed");
+                return;
+            }
+            jurisdictions = [wanted];
+        }
+        var candidates = Router.Order(route, cfg, rt.State, jurisdictions);
+
+        var estIn = raw.Length / 4 + 8;
+        var estOut = endpoint == "embeddings" ? 0 : body.MaxTokens ?? cfg.Limits.DefaultMaxTokens;
+        var o = new Outcome();
+        string? idemKey = ctx.Request.Headers.TryGetValue("Idempotency-Key", out var ik) && ik.ToString() is { Length: > 0 and <= 200 } ikv ? ikv : null;
+        Reservation? reservation = null;
+        var idemStarted = false;
+
+        if (!rt.Rates.TryAdmit(key.Id, key.RequestsPerMinute, key.TokensPerMinute, estIn + estOut))
+        {
+            await OpenAiError.WriteAsync(ctx, 429, "Rate limit reached for this key (requests or tokens per minute).", "rate_limit_error", "rate_limit_exceeded");
+            return;
+        }
+
+        try
+        {
+            if (idemKey is not null)
+            {
+                var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint + "\n").Concat(raw).ToArray()));
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                var stale = now - (long)MaxLifetime(candidates, cfg).TotalMilliseconds;
+                var begin = await rt.Store.BeginIdempotentAsync(key.Id, idemKey, hash, requestId, now, stale, ctx.RequestAborted);
+                switch (begin.State)
+                {
+                    case IdempotencyState.Replay:
+                        o.Done = true;
+                        await ReplayAsync(ctx, begin.Response!);
+                        return;
+                    case IdempotencyState.InProgress:
+                        o.Done = true;
+                        await OpenAiError.WriteAsync(ctx, 409, "A request with this Idempotency-Key is still in progress.", "invalid_request_error", "idempotency_in_progress");
+                        return;
+                    case IdempotencyState.Mismatch:
+                        o.Done = true;
+                        await OpenAiError.WriteAsync(ctx, 422, "This Idempotency-Key was used with a different request body.", "invalid_request_error", "idempotency_mismatch");
+                        return;
+                }
+                idemStarted = true;
+            }
+
+            if (candidates.Count == 0)
+            {
+                o.Status = 503;
+                o.Result = "no_backend_in_jurisdiction";
+                await OpenAiError.WriteAsync(ctx, 503, "No backend allowed for this request (jurisdiction) serves this model.", "service_unavailable", "no_backend_available");
+                return;
+            }
+
+            if (key.HasBudget)
+            {
+                var priceIn = candidates.Max(c => c.Backend.PriceInputPerMillion);
+                var priceOut = candidates.Max(c => c.Backend.PriceOutputPerMillion);
+                var utc = DateTime.UtcNow;
+                var res = new Reservation("rsv_" + requestId[4..], key.Id, "d" + utc.ToString("yyyy-MM-dd"), "m" + utc.ToString("yyyy-MM"), estIn + estOut,
+                    (long)Math.Ceiling(estIn * priceIn + estOut * priceOut),
+                    DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)MaxLifetime(candidates, cfg).TotalMilliseconds + 60_000);
+                var outcome = await rt.Store.ReserveAsync(key, res, ctx.RequestAborted);
+                if (outcome != ReserveOutcome.Reserved)
+                {
+                    o.Status = 429;
+                    o.Result = "budget_exceeded";
+                    await OpenAiError.WriteAsync(ctx, 429, outcome == ReserveOutcome.TokensExceeded
+                        ? "The token budget of this key is spent for the current period." : "The money budget of this key is spent for the current period.",
+                        "insufficient_quota", "budget_exceeded");
+                    return;
+                }
+                reservation = res;
+            }
+
+            await AttemptAsync(ctx, endpoint, body, candidates, cfg, o, key.Id, tenant.Name, requestId, tsMs, started, reservation, idemKey, idemStarted);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            o.ClientDisconnected = true;
+            o.Status = 499;
+            o.Result = "client_disconnected";
+        }
+        finally
+        {
+            rt.Rates.Adjust(key.Id, estIn + estOut, o.TokensIn + o.TokensOut);
+            if (!o.Done)
+            {
+                // Every request that got this far leaves a row (the rejected ones too, with no charge); it also
+                // releases the reservation and the idempotency claim.
+                try { await rt.Ledger.WriteAsync(Entry(requestId, tsMs, tenant.Name, key.Id, body.Model, o, started, idemStarted ? idemKey : null, reservation)); }
+                catch (Exception e) { rt.Log.LogError("ledger row {RequestId} not written: {Error}", requestId, e.GetType().Name); }
+            }
+        }
+    }
+
+    private async Task AttemptAsync(HttpContext ctx, string endpoint, RequestBody body, List<Candidate> candidates, GatewayConfig cfg, Outcome o,
+        string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted)
+    {
+        var attempts = 0;
+        var tried = new HashSet<string>();
+        string lastError = "All backends for this model are unavailable.";
+        var cursor = 0;
+        while (attempts < cfg.Retry.MaxAttempts)
+        {
+            var c = NextCandidate(candidates, ref cursor, tried, attempts);
+            if (c is null)
+            {
+                // Nobody can take it now. If a backend asked to be retried soon (Retry-After), wait for it once.
+                var wait = candidates.Select(x => x.State.RetryAfterRemaining).Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Min();
+                if (wait == TimeSpan.Zero || wait > cfg.Retry.MaxRetryAfter) break;
+                await Task.Delay(wait, ctx.RequestAborted);
+                tried.Clear();
+                continue;
+            }
+            attempts++;
+            tried.Add(c.Backend.Name);
+            if (attempts > 1) await Task.Delay(Backoff(cfg.Retry, attempts), ctx.RequestAborted);
+            var result = await TryBackendAsync(ctx, endpoint, body, c, cfg, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted);
+            if (result is null) return; // answered (well or badly): no retry after the first byte
+            lastError = result;
+        }
+        o.Status = 503;
+        o.Result = "all_backends_failed";
+        await OpenAiError.WriteAsync(ctx, 503, lastError, "service_unavailable", "backend_unavailable");
+    }
+
+    private static Candidate? NextCandidate(List<Candidate> candidates, ref int cursor, HashSet<string> tried, int attempts)
+    {
+        // First pass in strategy order over backends not yet tried; when all were tried, start over (bounded by MaxAttempts).
+        for (var pass = 0; pass < 2; pass++)
+        {
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var c = candidates[(cursor + i) % candidates.Count];
+                if (tried.Contains(c.Backend.Name)) continue;
+                if (!c.State.TryEnter(c.Backend.MaxConcurrency)) continue;
+                cursor = (cursor + i + 1) % candidates.Count;
+                return c;
+            }
+            if (tried.Count == 0 || attempts == 0) return null;
+            tried.Clear();
+        }
+        return null;
+    }
+
+    private static TimeSpan Backoff(RetryConfig r, int attempt)
+    {
+        var exp = r.BaseBackoff.TotalMilliseconds * Math.Pow(2, attempt - 2);
+        var capped = Math.Min(exp, r.MaxBackoff.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5)); // jitter: no retry storms in step
+    }
+
+    private static TimeSpan MaxLifetime(List<Candidate> candidates, GatewayConfig cfg) =>
+        candidates.Count == 0 ? TimeSpan.FromMinutes(10)
+            : TimeSpan.FromTicks(candidates.Max(c => c.Backend.TotalTimeout.Ticks) * cfg.Retry.MaxAttempts) + cfg.Retry.MaxBackoff * cfg.Retry.MaxAttempts;
+
+    /// <summary>One attempt. Returns null when the client got an answer, or why this backend failed before the first byte.</summary>
+    private async Task<string?> TryBackendAsync(HttpContext ctx, string endpoint, RequestBody body, Candidate c, GatewayConfig cfg, Outcome o,
+        string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted)
+    {
+        var be = c.Backend;
+        var attemptStart = Stopwatch.GetTimestamp();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted);
+        cts.CancelAfter(be.FirstByteTimeout);
+        var askUsage = body.Stream && !body.ClientAskedUsage;
+        HttpResponseMessage? resp = null;
+        Stream upstream;
+        byte[] first = new byte[16384];
+        int firstLen;
+        var handedOver = false;
+        try
+        {
+            var req = new HttpRequestMessage(HttpMethod.Post, Join(be.BaseUrl, endpoint))
+            {
+                Content = new ByteArrayContent(body.ForUpstream(c.Route.UpstreamModel, askUsage)),
+                Version = new Version(1, 1),
+            };
+            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            if (be.ApiKey is not null) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", be.ApiKey);
+            req.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
+            resp = await rt.Client(be).SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+            var status = (int)resp.StatusCode;
+            if (status >= 500 || status == 429)
+            {
+                c.State.RecordFailure(cfg.Breaker, RetryAfter(resp));
+                return $"The backend answered {status}.";
+            }
+            upstream = await resp.Content.ReadAsStreamAsync(cts.Token);
+            firstLen = await upstream.ReadAtLeastAsync(first, 1, throwOnEndOfStream: false, cts.Token);
+            if (firstLen == 0 && status < 300)
+            {
+                c.State.RecordFailure(cfg.Breaker);
+                return "The backend closed the connection without an answer.";
+            }
+            handedOver = true;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested))
+        {
+            c.State.RecordFailure(cfg.Breaker);
+            return e is OperationCanceledException ? "The backend did not answer in time." : "The backend could not be reached.";
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                resp?.Dispose();
+                c.State.Leave();
+            }
+        }
+
+        // From here on the upstream has started answering: whatever happens, this attempt is the answer.
+        o.Backend = be.Name;
+        o.PriceIn = be.PriceInputPerMillion;
+        o.PriceOut = be.PriceOutputPerMillion;
+        o.TtftMs = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        try
+        {
+            cts.CancelAfter(be.TotalTimeout - Stopwatch.GetElapsedTime(attemptStart) is { } left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1));
+            var statusCode = (int)resp!.StatusCode;
+            if (statusCode >= 300)
+            {
+                c.State.RecordSuccess(Stopwatch.GetElapsedTime(attemptStart).TotalMilliseconds);
+                await RelayUpstreamErrorAsync(ctx, resp, upstream, first, firstLen, o, cts.Token);
+                return null;
+            }
+            if (body.Stream)
+                await StreamAsync(ctx, upstream, first, firstLen, askUsage, body.Model, c, cfg, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted, cts.Token);
+            else
+                await BufferedAsync(ctx, resp, upstream, first, firstLen, body.Model, c, o, keyId, tenant, requestId, tsMs, started, reservation, idemKey, idemStarted, cts.Token);
+            return null;
+        }
+        finally
+        {
+            resp!.Dispose();
+            c.State.Leave();
+        }
+    }
+
+    private static Uri Join(Uri baseUrl, string endpoint) => new(baseUrl.AbsoluteUri.TrimEnd('/') + "/" + endpoint);
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage resp)
+    {
+        var ra = resp.Headers.RetryAfter;
+        if (ra?.Delta is { } d) return d;
+        if (ra?.Date is { } date) return date - DateTimeOffset.UtcNow is { } left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        return null;
+    }
+
+    private async Task BufferedAsync(HttpContext ctx, HttpResponseMessage resp, Stream upstream, byte[] first, int firstLen, string model, Candidate c,
+        Outcome o, string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted, CancellationToken ct)
+    {
+        using var ms = new MemoryStream();
+        ms.Write(first, 0, firstLen);
+        var buf = new byte[16384];
+        try
+        {
+            int n;
+            while ((n = await upstream.ReadAsync(buf, ct)) > 0)
+            {
+                if (ms.Length + n > MaxResponseBytes) throw new IOException("response too large");
+                ms.Write(buf, 0, n);
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested))
+        {
+            c.State.RecordFailure(rt.Config.Breaker);
+            o.Status = 502;
+            o.Result = "upstream_cut";
+            await OpenAiError.WriteAsync(ctx, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
+            return;
+        }
+        var bytes = ms.ToArray();
+        c.State.RecordSuccess(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (UsageReader.TryRead(bytes, out var usage, out _))
+            (o.TokensIn, o.TokensOut) = (usage.PromptTokens, usage.CompletionTokens);
+        o.Status = 200;
+        o.Result = "ok";
+        var contentType = resp.Content.Headers.ContentType?.ToString() ?? "application/json";
+        if (idemStarted) o.ToStore = new StoredResponse(200, contentType, bytes);
+        // The ledger row first, then the answer: a client holding the full body knows it was recorded.
+        await CommitAsync(requestId, tsMs, tenant, keyId, model, o, started, idemKey, idemStarted, reservation);
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = contentType;
+        ctx.Response.ContentLength = bytes.Length;
+        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
+    }
+
+    private async Task StreamAsync(HttpContext ctx, Stream upstream, byte[] first, int firstLen, bool injectedUsage, string model, Candidate c, GatewayConfig cfg,
+        Outcome o, string keyId, string tenant, string requestId, long tsMs, long started, Reservation? reservation, string? idemKey, bool idemStarted, CancellationToken ct)
+    {
+        ctx.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/event-stream";
+        ctx.Response.Headers.CacheControl = "no-cache";
+        ctx.Response.Headers["X-Accel-Buffering"] = "no";
+        var relay = new SseRelay(ctx.Response.BodyWriter, injectedUsage, idemStarted);
+        var ended = SseRelay.End.Cut;
+        try
+        {
+            ended = await relay.RunAsync(upstream, first, firstLen, ctx.RequestAborted, ct);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            o.ClientDisconnected = true;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException)
+        {
+            ended = SseRelay.End.Cut;
+        }
+        o.TokensIn = relay.Usage?.PromptTokens ?? 0;
+        o.TokensOut = relay.Usage?.CompletionTokens ?? relay.ContentEvents;
+        if (relay.Usage is null) o.TokensIn = 0;
+        if (o.ClientDisconnected)
+        {
+            o.Status = 499;
+            o.Result = "client_disconnected";
+            return;
+        }
+        if (ended == SseRelay.End.Done)
+        {
+            c.State.RecordSuccess(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            o.Status = 200;
+            o.Result = "ok";
+            if (idemStarted) o.ToStore = new StoredResponse(200, "text/event-stream", relay.Transcript(DoneEvent));
+            await CommitAsync(requestId, tsMs, tenant, keyId, model, o, started, idemKey, idemStarted, reservation);
+            await ctx.Response.BodyWriter.WriteAsync(DoneEvent, ctx.RequestAborted);
+            await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted);
+            return;
+        }
+        // After the first byte an answer is never restarted elsewhere: the client is told it broke off.
+        if (ended == SseRelay.End.Cut) c.State.RecordFailure(cfg.Breaker);
+        o.Status = 502;
+        o.Result = ended == SseRelay.End.UpstreamError ? "upstream_error_event" : "stream_cut";
+        if (ended == SseRelay.End.Cut)
+        {
+            try
+            {
+                await ctx.Response.BodyWriter.WriteAsync(SseRelay.ErrorEvent("The backend stopped answering part-way; the answer is incomplete.", "upstream_interrupted"), ctx.RequestAborted);
+                await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException) { o.ClientDisconnected = true; }
+        }
+    }
+
+    private async Task RelayUpstreamErrorAsync(HttpContext ctx, HttpResponseMessage resp, Stream upstream, byte[] first, int firstLen, Outcome o, CancellationToken ct)
+    {
+        using var ms = new MemoryStream();
+        ms.Write(first, 0, firstLen);
+        try { await upstream.CopyToAsync(ms, ct); } catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException) { }
+        var status = (int)resp.StatusCode;
+        o.Status = status;
+        o.Result = "upstream_rejected";
+        // Only the upstream's own message passes, re-wrapped: its body could hold anything (paths, traces).
+        string message = "The backend rejected the request.";
+        try
+        {
+            using var doc = JsonDocument.Parse(ms.ToArray());
+            if (doc.RootElement.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object && err.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
+                message = Clip(m.GetString()!, 500);
+        }
+        catch (JsonException) { }
+        await OpenAiError.WriteAsync(ctx, status is >= 400 and < 500 ? status : 502, message, "invalid_request_error", "upstream_rejected");
+    }
+
+    private static async Task ReplayAsync(HttpContext ctx, StoredResponse stored)
+    {
+        ctx.Response.StatusCode = stored.Status;
+        ctx.Response.ContentType = stored.ContentType;
+        ctx.Response.ContentLength = stored.Body.Length;
+        ctx.Response.Headers["Idempotent-Replayed"] = "true";
+        await ctx.Response.Body.WriteAsync(stored.Body, ctx.RequestAborted);
+    }
+
+    private async Task CommitAsync(string requestId, long tsMs, string tenant, string keyId, string model, Outcome o, long started, string? idemKey, bool idemStarted, Reservation? reservation)
+    {
+        o.Done = true;
+        await rt.Ledger.WriteAsync(Entry(requestId, tsMs, tenant, keyId, model, o, started, idemStarted ? idemKey : null, reservation));
+    }
+
+    private static LedgerEntry Entry(string requestId, long tsMs, string tenant, string keyId, string model, Outcome o, long started, string? idemKey, Reservation? reservation) =>
+        new(requestId, tsMs, tenant, keyId, model, o.Backend, o.TokensIn, o.TokensOut,
+            (long)Math.Round(o.TokensIn * o.PriceIn + o.TokensOut * o.PriceOut), // $ per million tokens = micro-dollars per token
+            (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds, o.TtftMs, o.Status, o.Result, o.ClientDisconnected, idemKey, reservation,
+            o.Status == 200 ? o.ToStore : null);
+
+    private sealed class PayloadTooLarge : Exception;
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int max)
+    {
+        if (request.ContentLength > max) throw new PayloadTooLarge();
+        using var ms = new MemoryStream(request.ContentLength is { } len ? (int)len : 4096);
+        var buf = new byte[16384];
+        int n;
+        while ((n = await request.Body.ReadAsync(buf, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (ms.Length + n > max) throw new PayloadTooLarge();
+            ms.Write(buf, 0, n);
+        }
+        return ms.ToArray();
+    }
+
+    private static string Clip(string s, int max = 100) => s.Length <= max ? s : s[..max] + "...";
+}

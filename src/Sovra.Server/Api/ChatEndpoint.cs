@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Sovra.Server.Generation;
+using Sovra.Server.Models;
+
+namespace Sovra.Server.Api;
+
+/// <summary>POST /v1/chat/completions, streamed as server-sent events or answered whole.</summary>
+internal static class ChatEndpoint
+{
+    public static async Task<int> HandleAsync(HttpContext context, Node node)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var aborted = context.RequestAborted;
+        var request = RequestParser.ParseChat(JsonFields.ParseBody(await Node.ReadBodyAsync(context).ConfigureAwait(false)), node.Limits);
+        var p = request.Params;
+        var entry = node.FindModel(p.Model);
+        using var lease = await node.Registry.AcquireAsync(entry, aborted).ConfigureAwait(false);
+        var model = lease.Model;
+        ChatPrompt prompt;
+        try { prompt = model.RenderChat(request.Messages, new ChatPromptOptions(request.Tools, request.EnableThinking)); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new ApiException(400, "The chat template could not render these messages: " + e.Message, "messages", "template_error");
+        }
+        var maxTokens = Node.CheckContext(model, prompt.Tokens.Count, p.MaxTokens, "messages");
+        node.CheckQueue(model, p.N);
+
+        var separate = model.ThinksInTags && (request.SeparateReasoning ?? node.Options.SeparateReasoning);
+        var startsInside = prompt.Text.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+        var runs = node.Submit(model, prompt.Tokens, p, maxTokens, 0, () => separate ? new ReasoningSplitter(startsInside) : null,
+            p.Sampling.Logprobs, started, aborted);
+        var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..24];
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        try
+        {
+            if (p.Stream) await StreamAsync(context, node, runs, id, created, entry.Id, prompt.Tokens.Count, p.IncludeUsage, p.Sampling.Logprobs).ConfigureAwait(false);
+            else await AnswerAsync(context, node, runs, id, created, entry.Id, prompt.Tokens.Count, p.Sampling.Logprobs).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var r in runs) r.Handle.Cancel(); // no-op for finished ones; frees any still running
+            model.Scheduler.Poke();
+        }
+        return 200;
+    }
+
+    private static async Task AnswerAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool logprobs)
+    {
+        var aborted = context.RequestAborted;
+        var results = await Task.WhenAll(runs.Select(async r =>
+        {
+            var reasoning = new StringBuilder();
+            var content = new StringBuilder();
+            var lps = new List<TokenLogprobInfo>();
+            await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
+            {
+                reasoning.Append(d.Reasoning);
+                content.Append(d.Content);
+                lps.AddRange(d.Logprobs);
+            }
+            return (Run: r, Reasoning: reasoning.ToString().Trim(), Content: content.ToString(), Logprobs: lps);
+        })).ConfigureAwait(false);
+        Account(node, runs, promptTokens);
+
+        var body = ResponseJson.Build(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("object", "chat.completion");
+            w.WriteNumber("created", created);
+            w.WriteString("model", modelId);
+            w.WriteString("system_fingerprint", NodeInfo.Fingerprint);
+            w.WriteStartArray("choices");
+            foreach (var c in results)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("index", c.Run.Index);
+                w.WriteStartObject("message");
+                w.WriteString("role", "assistant");
+                w.WriteString("content", c.Content);
+                if (c.Reasoning.Length > 0) w.WriteString("reasoning_content", c.Reasoning);
+                w.WriteNull("refusal");
+                w.WriteEndObject();
+                if (logprobs) ResponseJson.ChatLogprobs(w, c.Logprobs); else w.WriteNull("logprobs");
+                w.WriteString("finish_reason", c.Run.FinishReason);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
+            w.WriteEndObject();
+        });
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(body, aborted).ConfigureAwait(false);
+    }
+
+    private static async Task StreamAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool includeUsage, bool logprobs)
+    {
+        var aborted = context.RequestAborted;
+        var sse = new Sse(context.Response);
+        await sse.StartAsync(aborted).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(runs.Select(async r =>
+            {
+                await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, w =>
+                {
+                    w.WriteString("role", "assistant");
+                    w.WriteString("content", "");
+                }, null, null), aborted).ConfigureAwait(false);
+                await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
+                    await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, w =>
+                    {
+                        if (d.Reasoning.Length > 0) w.WriteString("reasoning_content", d.Reasoning);
+                        if (d.Content.Length > 0 || d.Reasoning.Length == 0) w.WriteString("content", d.Content);
+                    }, logprobs ? d.Logprobs : null, null), aborted).ConfigureAwait(false);
+                await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, _ => { }, null, r.FinishReason), aborted).ConfigureAwait(false);
+            })).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e) when (!aborted.IsCancellationRequested)
+        {
+            // Headers are gone: the error travels as an event, as OpenAI's streams do.
+            await sse.WriteAsync(ApiErrorWriter.Body(e.Message, "server_error", null, "internal_error"), aborted).ConfigureAwait(false);
+            await sse.DoneAsync(aborted).ConfigureAwait(false);
+            return;
+        }
+        Account(node, runs, promptTokens);
+        if (includeUsage)
+            await sse.WriteAsync(ResponseJson.Build(w =>
+            {
+                w.WriteStartObject();
+                Head(w, id, created, modelId);
+                w.WriteStartArray("choices");
+                w.WriteEndArray();
+                ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
+                w.WriteEndObject();
+            }), aborted).ConfigureAwait(false);
+        await sse.DoneAsync(aborted).ConfigureAwait(false);
+    }
+
+    internal static void Account(Node node, List<ChoiceRun> runs, int promptTokens)
+    {
+        node.Metrics.PromptTokens.Inc(promptTokens);
+        node.Metrics.CachedPromptTokens.Inc(runs.Sum(r => r.Result?.CachedPromptTokens ?? 0));
+    }
+
+    private static void Head(Utf8JsonWriter w, string id, long created, string modelId)
+    {
+        w.WriteString("id", id);
+        w.WriteString("object", "chat.completion.chunk");
+        w.WriteNumber("created", created);
+        w.WriteString("model", modelId);
+        w.WriteString("system_fingerprint", NodeInfo.Fingerprint);
+    }
+
+    private static byte[] Chunk(string id, long created, string modelId, int index, bool usageNull, Action<Utf8JsonWriter> delta,
+        IReadOnlyList<TokenLogprobInfo>? logprobs, string? finish) => ResponseJson.Build(w =>
+    {
+        w.WriteStartObject();
+        Head(w, id, created, modelId);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", index);
+        w.WriteStartObject("delta");
+        delta(w);
+        w.WriteEndObject();
+        if (logprobs != null) ResponseJson.ChatLogprobs(w, logprobs); else w.WriteNull("logprobs");
+        if (finish != null) w.WriteString("finish_reason", finish); else w.WriteNull("finish_reason");
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (usageNull) w.WriteNull("usage");
+        w.WriteEndObject();
+    });
+}
+
+internal static class NodeInfo
+{
+    public const string Fingerprint = "sovra-0.1";
+}
