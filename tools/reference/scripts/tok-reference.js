@@ -1,5 +1,6 @@
 // Reference token ids from Hugging Face's own tokenizers (npm `tokenizers`, the Rust library).
-// usage: node tok-reference.js TOKENIZER.json < requests.jsonl > answers.jsonl
+// usage: node tok-reference.js TOKENIZER.json [OVERRIDES.json] < requests.jsonl > answers.jsonl
+//   OVERRIDES.json: top-level keys (normalizer, decoder, ...) that replace the tokenizer's own.
 // Each request line: {"t": base64 of the text's UTF-16LE code units, "special": bool, "add": bool}
 //   special: special-token text becomes the special token (HF's encode). When false, the text is encoded by a
 //            copy of the tokenizer whose special added tokens cannot match, so their text is ordinary text.
@@ -11,7 +12,8 @@ const readline = require("readline");
 const { Tokenizer } = require("tokenizers");
 
 const path = process.argv[2];
-const json = fs.readFileSync(path, "utf8");
+let json = fs.readFileSync(path, "utf8");
+if (process.argv[3]) json = JSON.stringify({ ...JSON.parse(json), ...JSON.parse(fs.readFileSync(process.argv[3], "utf8")) });
 const full = Tokenizer.fromString(json);
 let plain = null;
 function plainTokenizer() {
