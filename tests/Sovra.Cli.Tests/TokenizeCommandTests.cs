@@ -79,9 +79,13 @@ public class TokenizeCommandTests
         var gguf = Path.Combine(dir, "qwen3-tiny.gguf");
         var synth = Sovra(null, "synth", "--preset", "qwen3-tiny", "-o", gguf);
         Assert.True(synth.ExitCode == 0, synth.Stderr);
-        var hf = Hf(Qwen3Json, (Text, false), (Text, true));
-        Assert.Equal(hf[0].Ids, Ids(Sovra(null, "tokenize", gguf, Text).Stdout));
-        Assert.Equal(hf[1].Ids, Ids(Sovra(null, "tokenize", gguf, Text, "--special").Stdout));
+        try
+        {
+            var hf = Hf(Qwen3Json, (Text, false), (Text, true));
+            Assert.Equal(hf[0].Ids, Ids(Sovra(null, "tokenize", gguf, Text).Stdout));
+            Assert.Equal(hf[1].Ids, Ids(Sovra(null, "tokenize", gguf, Text, "--special").Stdout));
+        }
+        finally { File.Delete(gguf); }
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public class GgufTokenizerTests
     public void Byte_level_gguf_gives_the_same_ids_as_the_tokenizer_json(string name, string pre)
     {
         var fromJson = ReferenceTokenizers.Sovra(name);
-        var fromGguf = new Tokenizer(GgufTokenizerLoader.Load(WriteGguf(name, "gpt2", pre, addSpacePrefix: false)));
+        var fromGguf = new Tokenizer(LoadAndDelete(WriteGguf(name, "gpt2", pre, addSpacePrefix: false)));
         Assert.Equal(fromJson.PreTokenizer, fromGguf.PreTokenizer);
         Assert.Equal(fromJson.EosId, fromGguf.EosId);
         foreach (var text in Texts())
@@ -61,7 +61,7 @@ public class GgufTokenizerTests
     public void SentencePiece_gguf_with_merges_gives_the_same_ids_as_gemma_tokenizer_json()
     {
         var fromJson = ReferenceTokenizers.Sovra("gemma3");
-        var fromGguf = new Tokenizer(GgufTokenizerLoader.Load(WriteGguf("gemma3", "llama", null, addSpacePrefix: false)));
+        var fromGguf = new Tokenizer(LoadAndDelete(WriteGguf("gemma3", "llama", null, addSpacePrefix: false)));
         Assert.Equal(TokenizerModelKind.SentencePieceBpe, fromGguf.Model);
         foreach (var text in Texts())
         {
@@ -71,6 +71,13 @@ public class GgufTokenizerTests
         }
     }
 
+    // The files are tens of megabytes: do not leave them in the temp folder.
+    private static TokenizerData LoadAndDelete(string path)
+    {
+        try { return GgufTokenizerLoader.Load(path); }
+        finally { File.Delete(path); }
+    }
+
     private static IEnumerable<string> Texts() =>
         HardCases.All.Concat(Udhr.Declarations.Where((_, i) => i % 25 == 0).Select(d => d.Text));
 
@@ -78,7 +85,7 @@ public class GgufTokenizerTests
     public void Unknown_pre_tokenizer_and_missing_tokenizer_are_named_errors()
     {
         var path = WriteGguf("qwen3", "gpt2", "falcon", addSpacePrefix: false);
-        var e = Assert.Throws<TokenizerException>(() => GgufTokenizerLoader.Load(path));
+        var e = Assert.Throws<TokenizerException>(() => LoadAndDelete(path));
         Assert.Contains("falcon", e.Message);
 
         var w = new GgufWriter();
