@@ -13,5 +13,9 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
         yield return TemplateCommand.Create();
+        yield return InspectCommand.Create();
+        yield return SynthCommand.Create();
+        yield return TokenizeCommand.Create();
+        yield return GatewayCommand.Create();
     }
 }

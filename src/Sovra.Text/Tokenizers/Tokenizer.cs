@@ -15,6 +15,8 @@ namespace Sovra.Text.Tokenizers;
 public sealed partial class Tokenizer
 {
     private const int CacheMaxWordBytes = 64, CacheMaxEntries = 1 << 17;
+    /// <summary>The largest vocabulary accepted (real ones are under 300k); guards against hostile ids.</summary>
+    public const int MaxVocabulary = 16_000_000;
 
     private readonly TokenizerData _data;
     private readonly bool _byteLevel;
@@ -38,7 +40,9 @@ public sealed partial class Tokenizer
         _pre = PreTokenizers.PreTokenizer.For(data.PreTokenizer);
         int n = data.Tokens.Length;
         foreach (var a in data.AddedTokens)
-            if (a.Id < 0) throw new TokenizerException($"{data.Source}: added token '{a.Content}' has a negative id");
+            if (a.Id < 0 || a.Id >= MaxVocabulary)
+                throw new TokenizerException($"{data.Source}: added token '{a.Content}' has id {a.Id}, outside 0..{MaxVocabulary - 1}");
+        if (n > MaxVocabulary) throw new TokenizerException($"{data.Source}: {n} tokens is more than the {MaxVocabulary} Sovra accepts");
         _vocabSize = Math.Max(n, data.AddedTokens.Count == 0 ? 0 : data.AddedTokens.Max(a => a.Id) + 1);
         _tokens = new string[_vocabSize];
         Array.Copy(data.Tokens, _tokens, n);
@@ -100,8 +104,20 @@ public sealed partial class Tokenizer
                 throw new TokenizerException($"{data.Source}: special token id {id} is outside the vocabulary of {_vocabSize}");
     }
 
-    // In a tokenizer.json, added tokens may also sit in the model vocabulary (Gemma); they remain usable by BPE.
-    private bool IsModelToken(int id) => _types[id] is not (TokenType.Unused);
+    /// <summary>The tokenizer of a GGUF model file (its tokenizer.ggml.* metadata).</summary>
+    public static Tokenizer FromGguf(string path) => new(GgufTokenizerLoader.Load(path));
+
+    /// <summary>The tokenizer of an open GGUF file.</summary>
+    public static Tokenizer FromGguf(Sovra.Gguf.GgufFile file) => new(GgufTokenizerLoader.Load(file));
+
+    /// <summary>A Hugging Face tokenizer.json (BOS / EOS from a tokenizer_config.json beside it).</summary>
+    public static Tokenizer FromTokenizerJson(string path) => new(TokenizerJsonLoader.Load(path));
+
+    // Which ids BPE may produce. SentencePiece: every piece, as HF keeps Gemma's added tokens in its model
+    // vocabulary. Byte-level: ordinary tokens only; special and added tokens live outside HF's model vocabulary.
+    private bool IsModelToken(int id) => _byteLevel
+        ? _types[id] is TokenType.Normal or TokenType.Byte or TokenType.Unknown
+        : _types[id] is not TokenType.Unused;
 
     /// <summary>Number of ids, including added tokens.</summary>
     public int VocabSize => _vocabSize;

@@ -44,7 +44,7 @@ public static class TokenizerJsonLoader
         {
             throw new TokenizerException($"{source}: not valid JSON: {e.Message}", e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
         {
             throw new TokenizerException($"{source}: unexpected JSON shape: {e.Message}", e);
         }
