@@ -31,8 +31,20 @@ public static class Fp
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float RoundToBf16(float value) => Bf16ToFloat(FloatToBf16(value));
 
+    // All 65536 halves as floats (256 KiB, pinned): one load per block scale in the hot loops, as ggml does
+    // on CPUs without F16C (.NET exposes no F16C conversion).
+    private static readonly float[] HalfTableArray = BuildHalfTable();
+    internal static readonly unsafe float* HalfTable = (float*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref HalfTableArray[0]);
+
+    private static float[] BuildHalfTable()
+    {
+        var t = GC.AllocateUninitializedArray<float>(65536, pinned: true);
+        for (var i = 0; i < 65536; i++) t[i] = HalfToFloat((ushort)i);
+        return t;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe float LoadHalf(byte* p) => HalfToFloat(*(ushort*)p);
+    internal static unsafe float LoadHalf(byte* p) => HalfTable[*(ushort*)p];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void StoreHalf(byte* p, float v) => *(ushort*)p = FloatToHalf(v);
