@@ -16,7 +16,7 @@ internal static class ParityModels
 {
     public const int Vocab = 257;
     public const int Eot = 256;
-    public const float OutputLogitSd = 4f;
+    public const float OutputLogitSd = 6f;
 
     public sealed record Shape(int Embd = 256, int Layers = 2, int Heads = 4, int KvHeads = 2, int HeadDim = 64, int Ff = 512, int Ctx = 512);
 

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Sovra.Engine.Cache;
 using Sovra.Engine.Model;
+using Sovra.Kernels;
 
 namespace Sovra.Engine.Blocks;
 
@@ -16,6 +17,19 @@ public sealed class Attention
     private readonly RmsNorm? _qNorm, _kNorm;    // over one head: [head_dim_k]
     private readonly Rope _rope;
     private readonly float _scale;
+    private readonly HeadJob _job;
+
+    /// <summary>One work item per (sequence in the batch, KV head); fields are set for the duration of a run.</summary>
+    private sealed class HeadJob(Attention owner) : IParallelJob
+    {
+        public Workspace? Ws; public Batch? Batch; public BatchPlan? Plan; public KvStore? K, V;
+
+        public void Execute(int index, int worker)
+        {
+            var n = owner._hp.NHeadKv;
+            owner.AttendOneHead(Ws!, Ws!.Workers[worker], Batch!, Plan!, Plan!.Groups[index / n], index % n, K!, V!);
+        }
+    }
 
     public Attention(ModelHyperparameters hp, IWeightMatrix wq, IWeightMatrix wk, IWeightMatrix wv, IWeightMatrix wo, Rope rope,
         float[]? bq = null, float[]? bk = null, float[]? bv = null, RmsNorm? qNorm = null, RmsNorm? kNorm = null)
@@ -23,6 +37,7 @@ public sealed class Attention
         _hp = hp; _wq = wq; _wk = wk; _wv = wv; _wo = wo; _rope = rope;
         _bq = bq; _bk = bk; _bv = bv; _qNorm = qNorm; _kNorm = kNorm;
         _scale = 1f / MathF.Sqrt(hp.HeadDimK);
+        _job = new HeadJob(this);
     }
 
     /// <summary>Reads ws.H [n, n_embd], writes ws.Proj [n, n_embd]; stores this layer's K/V rows in the cache.</summary>
@@ -52,9 +67,9 @@ public sealed class Attention
             vStore.Write(cells[t], v.Slice(t * hp.VDim, hp.VDim));
         }
 
-        var groups = plan.Groups;
-        compute.ForEach(groups.Count * hp.NHeadKv, (w, item) =>
-            AttendOneHead(ws, ws.Workers[w], batch, plan, groups[item / hp.NHeadKv], item % hp.NHeadKv, kStore, vStore));
+        _job.Ws = ws; _job.Batch = batch; _job.Plan = plan; _job.K = kStore; _job.V = vStore;
+        compute.Run(_job, plan.Groups.Count * hp.NHeadKv);
+        _job.Ws = null; _job.Batch = null; _job.Plan = null; _job.K = null; _job.V = null;
 
         _wo.MatMul(ws.Attn.AsSpan(0, n * hp.OutDim), n, ws.Proj.AsSpan(0, n * hp.NEmbd), compute);
     }
