@@ -11,5 +11,6 @@ internal static class CommandCatalog
         yield return VersionCommand.Create();
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
+        yield return TemplateCommand.Create();
     }
 }

@@ -20,8 +20,8 @@ public static class GgufLimits
     /// <summary>Arrays nested inside arrays; llama.cpp supports none, the format allows them.</summary>
     public const int MaxArrayDepth = 8;
 
-    /// <summary>Largest element count of one array (a vocabulary is ~0.3 M; merges ~0.3 M).</summary>
-    public const long MaxArrayElements = 1L << 28;
+    /// <summary>Largest element count of one array (a vocabulary is ~0.3 M; merges ~0.3 M); keeps every array under 512 MiB.</summary>
+    public const long MaxArrayElements = 1L << 26;
 
     /// <summary>Largest alignment accepted in general.alignment (it must also be a power of two).</summary>
     public const uint MaxAlignment = 1u << 30;

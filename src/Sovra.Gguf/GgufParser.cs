@@ -142,7 +142,7 @@ internal static class GgufParser
             case GgufValueType.String:
             {
                 var items = new string[n];
-                for (var i = 0; i < n; i++) items[i] = c.ReadString($"{field}[{i}]", GgufLimits.MaxStringBytes, strict: false);
+                for (var i = 0; i < n; i++) items[i] = c.ReadString(new FieldName(field, i), GgufLimits.MaxStringBytes, strict: false);
                 return GgufValue.FromArray(items);
             }
             case GgufValueType.Array:

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Sovra.Kernels.Formats;
 using Sovra.Kernels.Simd;
@@ -28,6 +29,7 @@ public sealed unsafe class MatMul : IDisposable
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (!KernelDispatch.IsAvailable(path)) throw new PlatformNotSupportedException($"kernel path {path} is not available on this CPU");
+        KernelDispatch.WarmTables();
         _pool = pool;
         Path = path;
         _tiles = new TileJob(pool.Threads);
@@ -41,6 +43,7 @@ public sealed unsafe class MatMul : IDisposable
     public void MatVec(in WeightView w, ReadOnlySpan<float> x, Span<float> y) => MatMat(w, x, 1, y);
 
     /// <summary>Y[n, rows] = X[n, cols] · Wᵀ (prompt processing and batches); X and Y row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMat(in WeightView w, ReadOnlySpan<float> x, int n, Span<float> y)
     {
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), "need at least one activation row");
@@ -72,6 +75,7 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)
     {
         var rowBytes = Activations.RowBytes(kind, cols);
@@ -95,6 +99,7 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Dispose()
     {
         NativeMemory.AlignedFree(_act);
@@ -118,6 +123,7 @@ public sealed unsafe class MatMul : IDisposable
         public float* Y;
         public delegate*<byte*, in ActRow, int, float> Dot;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index, int worker)
         {
             var r0 = index * Chunk;

@@ -66,6 +66,7 @@ internal static unsafe class Activations
     }
 
     /// <summary>Quantizes one row of <paramref name="cols"/> floats into <paramref name="r"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(ActivationKind kind, float* x, int cols, in ActRow r)
     {
         switch (kind)
@@ -108,6 +109,7 @@ internal static unsafe class Activations
     }
 
     /// <summary>ggml's quantize_row_q8_K: the signed value of largest magnitude maps to -127; float scale; sums of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeQ8KBlock(float* x, sbyte* q, out float d, short* bsums)
     {
         float amax = 0, max = 0;

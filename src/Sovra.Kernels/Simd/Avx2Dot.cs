@@ -41,6 +41,7 @@ internal static unsafe class Avx2Dot
         return Avx2.CompareEqual(probe, Vector256<byte>.AllBitsSet);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(byte* w, in ActRow a, int n)
     {
         var p = (float*)w;
@@ -73,6 +74,7 @@ internal static unsafe class Avx2Dot
         return Avx.Or(r, sign.AsSingle());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -90,6 +92,7 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Bf16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -106,6 +109,7 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -117,6 +121,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -129,6 +134,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_1(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -142,6 +148,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc) + mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -156,6 +163,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_1(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -184,6 +192,7 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -210,6 +219,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc) - mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -249,6 +259,7 @@ internal static unsafe class Avx2Dot
         return 32 * s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;

@@ -23,6 +23,7 @@ internal static unsafe class Avx512Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scales2(float s0, float s1) => Vector512.Create(Vector256.Create(s0), Vector256.Create(s1));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(byte* w, in ActRow a, int n)
     {
         var p = (float*)w;
@@ -54,6 +55,7 @@ internal static unsafe class Avx512Dot
         return r | sign.AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -70,6 +72,7 @@ internal static unsafe class Avx512Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
@@ -86,6 +89,7 @@ internal static unsafe class Avx512Dot
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
@@ -103,6 +107,7 @@ internal static unsafe class Avx512Dot
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
@@ -128,6 +133,7 @@ internal static unsafe class Avx512Dot
         return Vector512.Sum(acc) - mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;

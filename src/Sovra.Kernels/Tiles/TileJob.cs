@@ -46,6 +46,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     public bool Supports(KernelPath path, GgmlType type) =>
         TileUnpack.Supports(type) && (path == KernelPath.Avx512 || (path == KernelPath.Avx2 && Avx2.IsSupported));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Prepare(KernelPath path, in WeightView w, ActRow* acts, int n, float* y)
     {
         _path = path;
@@ -78,6 +79,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
 
     private static long Align(long v) => (v + 63) & ~63L;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EnsurePanel(long bytes)
     {
         if (bytes <= _panelBytes) return;
@@ -87,6 +89,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     }
 
     /// <summary>Transposes the quantized activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BuildPanel(ActRow* acts)
     {
         new Span<byte>(_panel, checked((int)(_panelGroupBytes * _tokenGroups))).Clear();
@@ -135,6 +138,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index, int worker)
     {
         var need = _unpackedRowBytes * RowBlock;
@@ -179,6 +183,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     private static Vector512<int> Bcast512(short* w, int kp) => Vector512.Create(*(int*)(w + 2 * kp));
 
     /// <summary>4 rows × 2 token groups of 16: out[row·32 + lane].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Micro512(UnpackedRow* rows, byte* panel, float* out_)
     {
         const int L = 16;
@@ -271,6 +276,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     }
 
     /// <summary>4 rows × 1 token group of 8 (AVX2): out[row·32 + lane].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Micro256(UnpackedRow* rows, byte* panel, float* out_)
     {
         const int L = 8;
@@ -325,6 +331,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), dx * Vector256.Create(-rows[r].Mw[g]), f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Dispose()
     {
         for (var i = 0; i < _scratch.Length; i++)
