@@ -12,5 +12,7 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
         yield return TemplateCommand.Create();
+        yield return RunCommand.Create();
+        yield return BenchCommand.Create();
     }
 }
