@@ -17,5 +17,7 @@ internal static class CommandCatalog
         yield return SynthCommand.Create();
         yield return TokenizeCommand.Create();
         yield return GatewayCommand.Create();
+        yield return RunCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

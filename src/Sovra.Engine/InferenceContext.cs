@@ -72,5 +72,5 @@ public sealed class InferenceContext : IDisposable
         return _logits.AsSpan(_rowOfBatch[batchIndex] * VocabularySize, VocabularySize);
     }
 
-    public void Dispose() { }
+    public void Dispose() => _compute.Dispose();
 }

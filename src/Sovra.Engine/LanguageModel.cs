@@ -2,6 +2,8 @@ using Sovra.Engine.Architectures;
 using Sovra.Engine.Cache;
 using Sovra.Engine.Model;
 using Sovra.Gguf;
+using Sovra.Text.Templates;
+using Sovra.Text.Tokenizers;
 
 namespace Sovra.Engine;
 
@@ -32,7 +34,29 @@ public sealed class LanguageModel : IDisposable
     public GgmlType MainType => _model.Embedding.Type == _model.Output.Type ? _model.Output.Type : _model.Output.Type;
     /// <summary>Tokens that end generation: tokenizer.ggml.eos_token_id, eot_token_id, eom_token_id.</summary>
     public IReadOnlySet<int> EndOfGeneration { get; }
-    public string? ChatTemplate => _source.GetString("tokenizer.chat_template");
+    public string? ChatTemplateSource => _source.GetString("tokenizer.chat_template");
+
+    private Tokenizer? _tokenizer;
+    private ChatTemplate? _template;
+
+    /// <summary>The tokenizer in the file (built on first use); <see cref="ModelLoadException"/> when the file has none usable.</summary>
+    public Tokenizer Tokenizer => _tokenizer ??= LoadTokenizer();
+
+    /// <summary>The chat template in the file, parsed on first use; null when the file has none.</summary>
+    public ChatTemplate? ChatTemplate => _template ??= ChatTemplateSource is { } t ? ParseTemplate(t) : null;
+
+    private Tokenizer LoadTokenizer()
+    {
+        if (_source is not GgufModelSource g) throw new ModelLoadException("this model was not loaded from a GGUF file and has no tokenizer");
+        try { return new Tokenizer(GgufTokenizerLoader.Load(g.File)); }
+        catch (TokenizerException e) { throw new ModelLoadException($"the tokenizer in {System.IO.Path.GetFileName(Path)} cannot be used: {e.Message}"); }
+    }
+
+    private ChatTemplate ParseTemplate(string text)
+    {
+        try { return Sovra.Text.Templates.ChatTemplate.Parse(text); }
+        catch (TemplateException e) { throw new ModelLoadException($"the chat template in {System.IO.Path.GetFileName(Path)} cannot be parsed: {e.Message}"); }
+    }
 
     /// <summary>Opens, checks and binds a GGUF model file.</summary>
     public static LanguageModel Load(string path)

@@ -142,7 +142,7 @@ public abstract class Architecture
         }
         var outputNorm = new RmsNorm(w.Vector("output_norm.weight", hp.NEmbd), hp.RmsEps);
         var output = w.OptionalMatrix("output.weight", hp.NVocab, hp.NEmbd) ?? embedding;
-        return new DecoderModel(hp, embedding, layers, outputNorm, output);
+        return new DecoderModel(hp, embedding, layers, outputNorm, output, rope);
     }
 
     /// <summary>Dense SwiGLU; a mixture-of-experts architecture overrides this with its routed block.</summary>

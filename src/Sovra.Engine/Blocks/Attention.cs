@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Sovra.Engine.Cache;
 using Sovra.Engine.Model;
+using Sovra.Kernels;
 
 namespace Sovra.Engine.Blocks;
 
@@ -16,6 +17,19 @@ public sealed class Attention
     private readonly RmsNorm? _qNorm, _kNorm;    // over one head: [head_dim_k]
     private readonly Rope _rope;
     private readonly float _scale;
+    private readonly HeadJob _job;
+
+    /// <summary>One work item per (sequence in the batch, KV head); fields are set for the duration of a run.</summary>
+    private sealed class HeadJob(Attention owner) : IParallelJob
+    {
+        public Workspace? Ws; public Batch? Batch; public BatchPlan? Plan; public KvStore? K, V;
+
+        public void Execute(int index, int worker)
+        {
+            var n = owner._hp.NHeadKv;
+            owner.AttendOneHead(Ws!, Ws!.Workers[worker], Batch!, Plan!, Plan!.Groups[index / n], index % n, K!, V!);
+        }
+    }
 
     public Attention(ModelHyperparameters hp, IWeightMatrix wq, IWeightMatrix wk, IWeightMatrix wv, IWeightMatrix wo, Rope rope,
         float[]? bq = null, float[]? bk = null, float[]? bv = null, RmsNorm? qNorm = null, RmsNorm? kNorm = null)
@@ -23,6 +37,7 @@ public sealed class Attention
         _hp = hp; _wq = wq; _wk = wk; _wv = wv; _wo = wo; _rope = rope;
         _bq = bq; _bk = bk; _bv = bv; _qNorm = qNorm; _kNorm = kNorm;
         _scale = 1f / MathF.Sqrt(hp.HeadDimK);
+        _job = new HeadJob(this);
     }
 
     /// <summary>Reads ws.H [n, n_embd], writes ws.Proj [n, n_embd]; stores this layer's K/V rows in the cache.</summary>
@@ -40,8 +55,9 @@ public sealed class Attention
         AddBias(q, _bq, n); AddBias(k, _bk, n); AddBias(v, _bv, n);
         if (_qNorm != null) _qNorm.Apply(q, q, n * hp.NHead);
         if (_kNorm != null) _kNorm.Apply(k, k, n * hp.NHeadKv);
-        _rope.Apply(q, batch.Positions, hp.NHead, hp.HeadDimK);
-        _rope.Apply(k, batch.Positions, hp.NHeadKv, hp.HeadDimK);
+        var half = hp.Rope.Dimensions / 2;
+        _rope.Apply(q, n, hp.NHead, hp.HeadDimK, ws.RopeCos.AsSpan(0, n * half), ws.RopeSin.AsSpan(0, n * half));
+        _rope.Apply(k, n, hp.NHeadKv, hp.HeadDimK, ws.RopeCos.AsSpan(0, n * half), ws.RopeSin.AsSpan(0, n * half));
 
         var kStore = kv.K(layer);
         var vStore = kv.V(layer);
@@ -52,9 +68,9 @@ public sealed class Attention
             vStore.Write(cells[t], v.Slice(t * hp.VDim, hp.VDim));
         }
 
-        var groups = plan.Groups;
-        compute.ForEach(groups.Count * hp.NHeadKv, (w, item) =>
-            AttendOneHead(ws, ws.Workers[w], batch, plan, groups[item / hp.NHeadKv], item % hp.NHeadKv, kStore, vStore));
+        _job.Ws = ws; _job.Batch = batch; _job.Plan = plan; _job.K = kStore; _job.V = vStore;
+        compute.Run(_job, plan.Groups.Count * hp.NHeadKv);
+        _job.Ws = null; _job.Batch = null; _job.Plan = null; _job.K = null; _job.V = null;
 
         _wo.MatMul(ws.Attn.AsSpan(0, n * hp.OutDim), n, ws.Proj.AsSpan(0, n * hp.NEmbd), compute);
     }
@@ -67,29 +83,69 @@ public sealed class Attention
         var cells = plan.VisibleCells(g);
         var positions = plan.VisiblePositions(g);
         var m = cells.Length;
+        var stride = AttentionScratch.Padded(m);
+        var kt = s.K.AsSpan(0, dk * stride);     // [dk, stride] this head's keys, transposed
+        var vf = s.V.AsSpan(0, m * dv);          // [m, dv]
         for (var j = 0; j < m; j++)
         {
-            kStore.Read(cells[j], kvHead * dk, s.K.AsSpan(j * dk, dk));
-            vStore.Read(cells[j], kvHead * dv, s.V.AsSpan(j * dv, dv));
+            kStore.Read(cells[j], kvHead * dk, s.Row);
+            for (var d = 0; d < dk; d++) kt[d * stride + j] = s.Row[d];
+            vStore.Read(cells[j], kvHead * dv, vf.Slice(j * dv, dv));
         }
+        for (var d = 0; d < dk; d++) kt.Slice(d * stride + m, stride - m).Clear();
+
+        // Query rows are (token, query head) pairs of this KV group, four at a time.
         var perKv = hp.NHead / hp.NHeadKv;
         var tokens = plan.GroupTokens.Slice(g.TokenStart, g.TokenCount);
+        var rowsTotal = tokens.Length * perKv;
+        Span<int> limit = stackalloc int[4];
+        Span<int> qOff = stackalloc int[4];
+        Span<int> oOff = stackalloc int[4];
         var q = ws.Q.AsSpan();
         var o = ws.Attn.AsSpan();
-        foreach (var t in tokens)
+        var sc = s.Scores.AsSpan(0, 4 * stride);
+        for (var r0 = 0; r0 < rowsTotal; r0 += 4)
         {
-            var pos = batch.Positions[t];
-            var limit = m;     // visible cells are sorted by position: keep those at or before pos
-            while (limit > 0 && positions[limit - 1] > pos) limit--;
-            var scores = s.Scores.AsSpan(0, limit);
-            for (var qh = kvHead * perKv; qh < (kvHead + 1) * perKv; qh++)
+            var rows = Math.Min(4, rowsTotal - r0);
+            var maxLimit = 0;
+            for (var r = 0; r < 4; r++)
             {
-                var qv = q.Slice(t * hp.QDim + qh * dk, dk);
-                for (var j = 0; j < limit; j++) scores[j] = TensorPrimitives.Dot(qv, s.K.AsSpan(j * dk, dk)) * _scale;
-                TensorPrimitives.SoftMax(scores, scores);
-                var ov = o.Slice(t * hp.OutDim + qh * dv, dv);
-                ov.Clear();
-                for (var j = 0; j < limit; j++) TensorPrimitives.MultiplyAdd(s.V.AsSpan(j * dv, dv), scores[j], ov, ov);
+                var rr = r0 + Math.Min(r, rows - 1);
+                var t = tokens[rr / perKv];
+                var qh = kvHead * perKv + rr % perKv;
+                var pos = batch.Positions[t];
+                var l = m;      // visible cells are sorted by position: keep those at or before pos
+                while (l > 0 && positions[l - 1] > pos) l--;
+                limit[r] = l;
+                qOff[r] = t * hp.QDim + qh * dk;
+                oOff[r] = t * hp.OutDim + qh * dv;
+                maxLimit = Math.Max(maxLimit, l);
+            }
+            var keys = AttentionScratch.Padded(maxLimit);
+            AttentionKernels.Scores(kt, stride, dk, keys, _scale,
+                q.Slice(qOff[0], dk), q.Slice(qOff[1], dk), q.Slice(qOff[2], dk), q.Slice(qOff[3], dk), rows,
+                sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride));
+            for (var r = 0; r < rows; r++)
+            {
+                var row = sc.Slice(r * stride, keys);
+                TensorPrimitives.SoftMax(row[..limit[r]], row[..limit[r]]);
+                row[limit[r]..].Clear();
+            }
+            if (dv % 8 == 0)
+            {
+                AttentionKernels.Values(vf, dv, maxLimit,
+                    sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride), rows,
+                    o.Slice(oOff[0], dv), o.Slice(oOff[1], dv), o.Slice(oOff[2], dv), o.Slice(oOff[3], dv));
+            }
+            else
+            {
+                for (var r = 0; r < rows; r++)
+                {
+                    var ov = o.Slice(oOff[r], dv);
+                    ov.Clear();
+                    var p = sc.Slice(r * stride, stride);
+                    for (var j = 0; j < limit[r]; j++) TensorPrimitives.MultiplyAdd(vf.Slice(j * dv, dv), p[j], ov, ov);
+                }
             }
         }
     }

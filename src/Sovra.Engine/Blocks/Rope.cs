@@ -50,15 +50,23 @@ public sealed class Rope
         return (MathF.Max(0, start), MathF.Min(dims - 1, end));
     }
 
-    /// <summary>Rotates every head of every row in place. x: [n, heads · headDim]; positions: [n].</summary>
-    public void Apply(Span<float> x, ReadOnlySpan<int> positions, int heads, int headDim)
+    public int Dimensions => _dims;
+
+    /// <summary>The angles of a step, once for all layers. positions: [n]; cos, sin: [n, dims/2].</summary>
+    public void Prepare(ReadOnlySpan<int> positions, Span<float> cos, Span<float> sin)
     {
         var half = _dims / 2;
-        Span<float> cos = stackalloc float[half];
-        Span<float> sin = stackalloc float[half];
-        for (var t = 0; t < positions.Length; t++)
+        for (var t = 0; t < positions.Length; t++) Angles(positions[t], cos.Slice(t * half, half), sin.Slice(t * half, half));
+    }
+
+    /// <summary>Rotates every head of every row in place. x: [n, heads · headDim]; cos, sin: [n, dims/2] from <see cref="Prepare"/>.</summary>
+    public void Apply(Span<float> x, int n, int heads, int headDim, ReadOnlySpan<float> cosAll, ReadOnlySpan<float> sinAll)
+    {
+        var half = _dims / 2;
+        for (var t = 0; t < n; t++)
         {
-            Angles(positions[t], cos, sin);
+            var cos = cosAll.Slice(t * half, half);
+            var sin = sinAll.Slice(t * half, half);
             var row = x.Slice(t * heads * headDim, heads * headDim);
             for (var h = 0; h < heads; h++)
             {

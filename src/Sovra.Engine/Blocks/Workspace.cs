@@ -19,6 +19,8 @@ public sealed class Workspace
         Proj = new float[maxTokens * hp.NEmbd];
         Gate = new float[maxTokens * hp.NFf];
         Up = new float[maxTokens * hp.NFf];
+        RopeCos = new float[maxTokens * (hp.Rope.Dimensions / 2)];
+        RopeSin = new float[maxTokens * (hp.Rope.Dimensions / 2)];
         Workers = new AttentionScratch[threads];
         for (var w = 0; w < threads; w++) Workers[w] = new AttentionScratch(kvCells, hp.HeadDimK, hp.HeadDimV);
         Bytes = 4L * (X.Length + H.Length + Q.Length + K.Length + V.Length + Attn.Length + Proj.Length + Gate.Length + Up.Length)
@@ -36,6 +38,8 @@ public sealed class Workspace
     public float[] Proj { get; }   // [n_tokens, n_embd] output of a block before the residual add
     public float[] Gate { get; }   // [n_tokens, n_ff]
     public float[] Up { get; }     // [n_tokens, n_ff]
+    public float[] RopeCos { get; }  // [n_tokens, rope_dims / 2] this step's angles, shared by all layers
+    public float[] RopeSin { get; }  // [n_tokens, rope_dims / 2]
     public AttentionScratch[] Workers { get; }
 
     public static long BytesFor(ModelHyperparameters hp, int maxTokens, int kvCells, int threads) =>
@@ -46,7 +50,10 @@ public sealed class Workspace
 /// <summary>One attention worker's buffers: one KV head's keys and values over the visible cells, as floats.</summary>
 public sealed class AttentionScratch(int cells, int headDimK, int headDimV)
 {
-    public float[] K { get; } = new float[cells * headDimK];   // [n_visible, head_dim_k]
-    public float[] V { get; } = new float[cells * headDimV];   // [n_visible, head_dim_v]
-    public float[] Scores { get; } = new float[cells];         // [n_visible]
+    public static int Padded(int cells) => (cells + AttentionKernels.KeyBlock - 1) / AttentionKernels.KeyBlock * AttentionKernels.KeyBlock;
+
+    public float[] K { get; } = new float[Padded(cells) * headDimK];   // [head_dim_k, n_visible padded to 16] keys transposed
+    public float[] V { get; } = new float[cells * headDimV];           // [n_visible, head_dim_v]
+    public float[] Scores { get; } = new float[4 * Padded(cells)];     // [4 query rows, n_visible padded]
+    public float[] Row { get; } = new float[headDimK];                 // [head_dim_k] one key before transposing
 }

@@ -1,41 +1,29 @@
+using Sovra.Kernels;
+
 namespace Sovra.Engine.Model;
 
-/// <summary>How many threads the forward pass uses, and the loop that spreads work over them.</summary>
-public sealed class Compute
+/// <summary>
+/// The threads of one context: the kernels' persistent worker pool and the matrix-product engine bound to it
+/// (which owns the reusable activation buffers). One forward pass at a time.
+/// </summary>
+public sealed class Compute : IDisposable
 {
-    private readonly ParallelOptions _options;
-
     public Compute(int threads)
     {
         Threads = threads <= 0 ? Environment.ProcessorCount : threads;
-        _options = new ParallelOptions { MaxDegreeOfParallelism = Threads };
+        Pool = new KernelThreadPool(Threads);
+        MatMul = new MatMul(Pool);
     }
 
     public int Threads { get; }
+    public KernelThreadPool Pool { get; }
+    public MatMul MatMul { get; }
 
-    /// <summary>Runs body(worker, start, end) over [0, count) in <see cref="Threads"/> contiguous parts.</summary>
-    public void For(int count, Action<int, int, int> body)
-    {
-        if (count <= 0) return;
-        var parts = Math.Min(Threads, count);
-        if (parts == 1) { body(0, 0, count); return; }
-        Parallel.For(0, parts, _options, w =>
-        {
-            var start = (int)((long)count * w / parts);
-            var end = (int)((long)count * (w + 1) / parts);
-            body(w, start, end);
-        });
-    }
+    public void Run(IParallelJob job, int count) => Pool.Run(job, count);
 
-    /// <summary>Runs body(worker, item) for items [0, count), dealt round-robin to Threads workers.</summary>
-    public void ForEach(int count, Action<int, int> body)
+    public void Dispose()
     {
-        if (count <= 0) return;
-        var parts = Math.Min(Threads, count);
-        if (parts == 1) { for (var i = 0; i < count; i++) body(0, i); return; }
-        Parallel.For(0, parts, _options, w =>
-        {
-            for (var i = w; i < count; i += parts) body(w, i);
-        });
+        MatMul.Dispose();
+        Pool.Dispose();
     }
 }

@@ -5,7 +5,7 @@ namespace Sovra.Engine.Model;
 
 /// <summary>Token embedding → layers → output norm → head (tied to the embedding when the file has no output.weight).</summary>
 public sealed class DecoderModel(ModelHyperparameters hp, IWeightMatrix embedding, IReadOnlyList<DecoderLayer> layers,
-    RmsNorm outputNorm, IWeightMatrix output)
+    RmsNorm outputNorm, IWeightMatrix output, Rope rope)
 {
     public ModelHyperparameters Hyperparameters => hp;
     public IWeightMatrix Embedding => embedding;
@@ -22,6 +22,7 @@ public sealed class DecoderModel(ModelHyperparameters hp, IWeightMatrix embeddin
         var d = hp.NEmbd;
         var tokens = batch.Tokens;
         for (var t = 0; t < n; t++) embedding.ReadRow(tokens[t], ws.X.AsSpan(t * d, d));
+        rope.Prepare(batch.Positions, ws.RopeCos, ws.RopeSin);
         for (var l = 0; l < layers.Count; l++) layers[l].Forward(ws, l, batch, plan, kv, compute);
         if (logitRows.Length == 0) return;
         // Only the rows that want logits go through the norm and the (large) head: [n_out, n_embd].

@@ -5,8 +5,8 @@ using Sovra.Kernels.Formats;
 namespace Sovra.Engine.Model;
 
 /// <summary>
-/// Reference weight matrix over bytes in memory: each row is decoded to floats once per call and dotted with
-/// every row of x. Exact and simple; the kernels' quantised dot products replace it for speed.
+/// Reference weight matrix over bytes in memory: each row is decoded to floats and dotted in float with every
+/// row of x, on the calling thread. For models built in memory (tests); files use <see cref="KernelMatrix"/>.
 /// </summary>
 public sealed class DequantizingMatrix : IWeightMatrix
 {
@@ -31,17 +31,11 @@ public sealed class DequantizingMatrix : IWeightMatrix
 
     public void MatMul(ReadOnlySpan<float> x, int n, Span<float> y, Compute compute)
     {
-        var xs = x[..(n * Cols)].ToArray();
-        var ys = new float[n * Rows];
-        compute.For(Rows, (_, start, end) =>
+        var w = new float[Cols];   // [Cols] one decoded row
+        for (var r = 0; r < Rows; r++)
         {
-            var w = new float[Cols];   // [Cols] one decoded row
-            for (var r = start; r < end; r++)
-            {
-                ReadRow(r, w);
-                for (var t = 0; t < n; t++) ys[t * Rows + r] = TensorPrimitives.Dot(w, xs.AsSpan(t * Cols, Cols));
-            }
-        });
-        ys.CopyTo(y);
+            ReadRow(r, w);
+            for (var t = 0; t < n; t++) y[t * Rows + r] = TensorPrimitives.Dot(w, x.Slice(t * Cols, Cols));
+        }
     }
 }

@@ -1,4 +1,5 @@
 using Sovra.Gguf;
+using Sovra.Kernels;
 using Sovra.Kernels.Formats;
 
 namespace Sovra.Engine.Model;
@@ -9,11 +10,11 @@ public sealed class GgufModelSource : IModelSource
     private readonly GgufFile _file;
     private readonly Func<GgufFile, GgufTensorInfo, IWeightMatrix> _matrix;
 
-    /// <param name="matrix">Makes the weight view of a matrix tensor; by default the bytes are read into memory.</param>
+    /// <param name="matrix">Makes the weight view of a matrix tensor; by default a kernel view in place in the mapping.</param>
     public GgufModelSource(GgufFile file, Func<GgufFile, GgufTensorInfo, IWeightMatrix>? matrix = null)
     {
         _file = file;
-        _matrix = matrix ?? CopyingMatrix;
+        _matrix = matrix ?? MappedMatrix;
     }
 
     public static GgufModelSource Open(string path, Func<GgufFile, GgufTensorInfo, IWeightMatrix>? matrix = null)
@@ -49,10 +50,14 @@ public sealed class GgufModelSource : IModelSource
         return dst;
     }
 
-    private static IWeightMatrix CopyingMatrix(GgufFile file, GgufTensorInfo t)
+    private static IWeightMatrix MappedMatrix(GgufFile file, GgufTensorInfo t)
     {
-        var bytes = file.TryGetTensorMemory(t, out var mem) ? mem : file.ReadTensorBytes(t);
-        return new DequantizingMatrix(t.Name, t.Type, checked((int)t.Rows), checked((int)t.RowLength), bytes);
+        int rows = checked((int)t.Rows), cols = checked((int)t.RowLength);
+        if (file.Mapping is { } m)
+            return new KernelMatrix(t.Name, WeightView.FromBuffer(m.ViewHandle, m.PointerOffset + t.DataOffset, t.Type, rows, cols));
+        // A file parsed from memory: the kernels get a pinned copy.
+        var bytes = file.TryGetTensorMemory(t, out var mem) ? mem.ToArray() : file.ReadTensorBytes(t);
+        return new KernelMatrix(t.Name, WeightView.FromBytes(bytes, t.Type, rows, cols));
     }
 
     public void Dispose() => _file.Dispose();

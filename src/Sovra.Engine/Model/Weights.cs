@@ -6,5 +6,5 @@ namespace Sovra.Engine.Model;
 /// <summary>Which tensor types the engine can multiply with.</summary>
 public static class Weights
 {
-    public static bool IsSupported(GgmlType type) => QuantFormats.CanDequantize(type);
+    public static bool IsSupported(GgmlType type) => QuantFormat.IsSupported(type);
 }
