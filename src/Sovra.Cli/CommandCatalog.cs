@@ -9,6 +9,8 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return InspectCommand.Create();
+        yield return SynthCommand.Create();
         yield return PullCommand.Create();
         yield return ListCommand.Create();
         yield return RmCommand.Create();

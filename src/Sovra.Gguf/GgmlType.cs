@@ -2,7 +2,8 @@ namespace Sovra.Gguf;
 
 /// <summary>
 /// Tensor element types as GGUF numbers them (ggml's <c>ggml_type</c>). Gaps are ids that ggml removed;
-/// a file that uses one is rejected as an unknown type.
+/// a file that uses one is rejected as an unknown type. Checked against ggml.h / ggml-common.h (ids 0-42, block
+/// sizes and block bytes from the block structs).
 /// </summary>
 public enum GgmlType : uint
 {
@@ -11,7 +12,7 @@ public enum GgmlType : uint
     Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
     IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23,
     I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-    TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+    TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39, NVFP4 = 40, Q1_0 = 41, Q2_0 = 42,
 }
 
 /// <summary>Name, block size (elements) and block bytes of one <see cref="GgmlType"/>.</summary>
@@ -44,7 +45,8 @@ public readonly record struct GgmlTypeInfo(GgmlType Type, string Name, int Block
         new(GgmlType.I64, "I64", 1, 8), new(GgmlType.F64, "F64", 1, 8),
         new(GgmlType.IQ1_M, "IQ1_M", 256, 56), new(GgmlType.BF16, "BF16", 1, 2),
         new(GgmlType.TQ1_0, "TQ1_0", 256, 54), new(GgmlType.TQ2_0, "TQ2_0", 256, 66),
-        new(GgmlType.MXFP4, "MXFP4", 32, 17),
+        new(GgmlType.MXFP4, "MXFP4", 32, 17), new(GgmlType.NVFP4, "NVFP4", 64, 36),
+        new(GgmlType.Q1_0, "Q1_0", 128, 18), new(GgmlType.Q2_0, "Q2_0", 64, 18),
     }.ToDictionary(i => i.Type);
 
     public static IReadOnlyCollection<GgmlTypeInfo> All => ById.Values;
