@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+using Sovra.Kernels.Formats;
+using Sovra.Kernels.Simd;
+using Sovra.Kernels.Tiles;
+
+namespace Sovra.Kernels;
+
+/// <summary>
+/// Matrix products over <see cref="WeightView"/>s on a <see cref="KernelThreadPool"/>. Activations are quantized
+/// once per call (to the weight format's pair, as ggml does) into buffers this object keeps and reuses, so a call
+/// allocates nothing once the buffers have grown to the largest shape. Rows are split between the threads, so each
+/// thread streams a disjoint slice of the weights. One caller at a time per instance.
+/// </summary>
+public sealed unsafe class MatMul : IDisposable
+{
+    private readonly KernelThreadPool _pool;
+    private readonly RowsJob _rows = new();
+    private readonly TileJob _tiles;
+    private byte* _act;       // [n][actRowBytes] quantized activations
+    private long _actBytes;
+    private ActRow* _actRows; // [n] views into _act
+    private int _actRowsCount;
+
+    public MatMul(KernelThreadPool pool) : this(pool, KernelDispatch.Best) { }
+
+    /// <summary>Runs the kernels of <paramref name="path"/> (tests compare every path with the scalar reference).</summary>
+    public MatMul(KernelThreadPool pool, KernelPath path)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (!KernelDispatch.IsAvailable(path)) throw new PlatformNotSupportedException($"kernel path {path} is not available on this CPU");
+        _pool = pool;
+        Path = path;
+        _tiles = new TileJob(pool.Threads);
+    }
+
+    public KernelPath Path { get; }
+
+    public KernelThreadPool Pool => _pool;
+
+    /// <summary>y[rows] = W · x[cols] (decode).</summary>
+    public void MatVec(in WeightView w, ReadOnlySpan<float> x, Span<float> y) => MatMat(w, x, 1, y);
+
+    /// <summary>Y[n, rows] = X[n, cols] · Wᵀ (prompt processing and batches); X and Y row-major.</summary>
+    public void MatMat(in WeightView w, ReadOnlySpan<float> x, int n, Span<float> y)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), "need at least one activation row");
+        if (x.Length < (long)n * w.Cols) throw new ArgumentException($"X needs {n}x{w.Cols} values, got {x.Length}");
+        if (y.Length < (long)n * w.Rows) throw new ArgumentException($"Y needs {n}x{w.Rows} values, got {y.Length}");
+        var f = w.Format;
+        fixed (float* px = x)
+        fixed (float* py = y)
+        {
+            QuantizeActivations(f.Activation, px, n, w.Cols);
+            if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
+            {
+                _tiles.Prepare(Path, w, _actRows, n, py);
+                _pool.Run(_tiles, _tiles.Items);
+                return;
+            }
+            _rows.W = w.Data;
+            _rows.RowBytes = w.RowBytes;
+            _rows.Rows = w.Rows;
+            _rows.Blocks = w.Cols / f.BlockSize;
+            _rows.Acts = _actRows;
+            _rows.N = n;
+            _rows.Y = py;
+            _rows.Dot = KernelDispatch.Dot(Path, w.Type);
+            // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
+            var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
+            _rows.Chunk = chunk;
+            _pool.Run(_rows, (w.Rows + chunk - 1) / chunk);
+        }
+    }
+
+    private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)
+    {
+        var rowBytes = Activations.RowBytes(kind, cols);
+        var need = rowBytes * n;
+        if (need > _actBytes)
+        {
+            NativeMemory.AlignedFree(_act);
+            _act = (byte*)NativeMemory.AlignedAlloc((nuint)need, 64);
+            _actBytes = need;
+        }
+        if (n > _actRowsCount)
+        {
+            NativeMemory.Free(_actRows);
+            _actRows = (ActRow*)NativeMemory.Alloc((nuint)n, (nuint)sizeof(ActRow));
+            _actRowsCount = n;
+        }
+        for (var t = 0; t < n; t++)
+        {
+            _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
+            Activations.Quantize(kind, x + (long)t * cols, cols, _actRows[t]);
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.AlignedFree(_act);
+        NativeMemory.Free(_actRows);
+        _act = null;
+        _actRows = null;
+        _actBytes = 0;
+        _actRowsCount = 0;
+        _tiles.Dispose();
+    }
+
+    ~MatMul() => Dispose();
+
+    /// <summary>Row dot products: item i computes rows [i·Chunk, (i+1)·Chunk) for every activation row.</summary>
+    private sealed class RowsJob : IParallelJob
+    {
+        public byte* W;
+        public long RowBytes;
+        public int Rows, Blocks, N, Chunk;
+        public ActRow* Acts;
+        public float* Y;
+        public delegate*<byte*, in ActRow, int, float> Dot;
+
+        public void Execute(int index, int worker)
+        {
+            var r0 = index * Chunk;
+            var r1 = Math.Min(Rows, r0 + Chunk);
+            for (var r = r0; r < r1; r++)
+            {
+                var row = W + r * RowBytes;
+                // The row stays in L1 while every activation row passes over it.
+                for (var t = 0; t < N; t++) Y[(long)t * Rows + r] = Dot(row, Acts[t], Blocks);
+            }
+        }
+    }
+}

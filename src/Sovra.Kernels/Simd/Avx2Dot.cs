@@ -1,0 +1,283 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Sovra.Kernels.Formats;
+using Sovra.Kernels.Formats.Blocks;
+
+namespace Sovra.Kernels.Simd;
+
+/// <summary>
+/// AVX2 + FMA row dot products (one weight row against one activation row), the decode path. Integer formats
+/// use vpmaddubsw/vpmaddwd; signed·signed products use ggml's |w|·sign(x, w) trick so maddubs never saturates.
+/// </summary>
+internal static unsafe class Avx2Dot
+{
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> DotI8(Vector256<sbyte> w, Vector256<sbyte> x) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w), Avx2.Sign(x, w)), Vector256<short>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> DotU8(Vector256<byte> w, Vector256<sbyte> x, Vector256<short> scale) =>
+        Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(w, x), scale);
+
+    /// <summary>16 packed bytes → 32 nibbles: low nibbles first (values 0..15), then high nibbles (16..31).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> Nibbles(byte* qs)
+    {
+        var q = Sse2.LoadVector128(qs);
+        var both = Vector256.Create(q, Sse2.ShiftRightLogical(q.AsUInt16(), 4).AsByte());
+        return Avx2.And(both, Vector256.Create((byte)0x0F));
+    }
+
+    /// <summary>0xFF in byte j where bit j of <paramref name="bits"/> is set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> BitsToBytes(uint bits)
+    {
+        var spread = Avx2.Shuffle(Vector256.Create(bits).AsByte(),
+            Vector256.Create((byte)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+        var probe = Avx2.Or(spread, Vector256.Create(0x7fbfdfeff7fbfdfeUL).AsByte());
+        return Avx2.CompareEqual(probe, Vector256<byte>.AllBitsSet);
+    }
+
+    public static float F32(byte* w, in ActRow a, int n)
+    {
+        var p = (float*)w;
+        var x = a.F;
+        Vector256<float> s0 = default, s1 = default;
+        var i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            s0 = Fma.MultiplyAdd(Avx.LoadVector256(p + i), Avx.LoadVector256(x + i), s0);
+            s1 = Fma.MultiplyAdd(Avx.LoadVector256(p + i + 8), Avx.LoadVector256(x + i + 8), s1);
+        }
+        for (; i + 8 <= n; i += 8) s0 = Fma.MultiplyAdd(Avx.LoadVector256(p + i), Avx.LoadVector256(x + i), s0);
+        var s = Vector256.Sum(s0 + s1);
+        for (; i < n; i++) s += p[i] * x[i];
+        return s;
+    }
+
+    /// <summary>Eight IEEE halves → floats, exact for every input (zero, subnormal, inf, NaN included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfToFloat(Vector128<ushort> h)
+    {
+        var v = Avx2.ConvertToVector256Int32(h);
+        var sign = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x8000)), 16);
+        var o = Avx2.ShiftLeftLogical(Avx2.And(v, Vector256.Create(0x7fff)), 13);
+        var exp = Avx2.And(o, Vector256.Create(0x0f800000));
+        o = Avx2.Add(o, Vector256.Create(112 << 23));
+        o = Avx2.Add(o, Avx2.And(Avx2.CompareEqual(exp, Vector256.Create(0x0f800000)), Vector256.Create(112 << 23)));
+        var sub = Avx.Subtract(Avx2.Add(o, Vector256.Create(1 << 23)).AsSingle(), Vector256.Create(113 << 23).AsSingle());
+        var r = Avx.BlendVariable(o.AsSingle(), sub, Avx2.CompareEqual(exp, Vector256<int>.Zero).AsSingle());
+        return Avx.Or(r, sign.AsSingle());
+    }
+
+    public static float F16(byte* w, in ActRow a, int n)
+    {
+        var p = (ushort*)w;
+        var x = a.F;
+        Vector256<float> s0 = default, s1 = default;
+        var i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            s0 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i)), Avx.LoadVector256(x + i), s0);
+            s1 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i + 8)), Avx.LoadVector256(x + i + 8), s1);
+        }
+        for (; i + 8 <= n; i += 8) s0 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i)), Avx.LoadVector256(x + i), s0);
+        var s = Vector256.Sum(s0 + s1);
+        for (; i < n; i++) s += Fp.HalfTable[p[i]] * x[i];
+        return s;
+    }
+
+    public static float Bf16(byte* w, in ActRow a, int n)
+    {
+        var p = (ushort*)w;
+        var x = a.F;
+        Vector256<float> s0 = default;
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var f = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(Sse2.LoadVector128(p + i)), 16).AsSingle();
+            s0 = Fma.MultiplyAdd(f, Avx.LoadVector256(x + i), s0);
+        }
+        var s = Vector256.Sum(s0);
+        for (; i < n; i++) s += Fp.Bf16ToFloat(p[i]) * x[i];
+        return s;
+    }
+
+    public static float Q8_0(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        for (var b = 0; b < nb; b++, w += Q8_0Block.Bytes)
+        {
+            var p = DotI8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256(a.Q + 32 * b));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    public static float Q4_0(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        for (var b = 0; b < nb; b++, w += Q4_0Block.Bytes)
+        {
+            var q = Avx2.Subtract(Nibbles(w + 2), Vector256.Create((byte)8)).AsSByte();
+            var p = DotI8(q, Avx.LoadVector256(a.Q + 32 * b));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    public static float Q4_1(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        var mins = 0f;
+        for (var b = 0; b < nb; b++, w += Q4_1Block.Bytes)
+        {
+            var p = DotU8(Nibbles(w + 4), Avx.LoadVector256(a.Q + 32 * b), Vector256<short>.One);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
+            mins += Fp.LoadHalf(w + 2) * a.S[b];
+        }
+        return Vector256.Sum(acc) + mins;
+    }
+
+    public static float Q5_0(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        for (var b = 0; b < nb; b++, w += Q5_0Block.Bytes)
+        {
+            // q | 0xF0 where the fifth bit is clear is q − 16 as int8; where it is set, q + 16 − 16 = q.
+            var high = Avx2.AndNot(BitsToBytes(*(uint*)(w + 2)), Vector256.Create((byte)0xF0));
+            var q = Avx2.Or(Nibbles(w + 6), high).AsSByte();
+            var p = DotI8(q, Avx.LoadVector256(a.Q + 32 * b));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+
+    public static float Q5_1(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        var mins = 0f;
+        for (var b = 0; b < nb; b++, w += Q5_1Block.Bytes)
+        {
+            var high = Avx2.And(BitsToBytes(*(uint*)(w + 4)), Vector256.Create((byte)0x10));
+            var q = Avx2.Or(Nibbles(w + 8), high);
+            var p = DotU8(q, Avx.LoadVector256(a.Q + 32 * b), Vector256<short>.One);
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
+            mins += Fp.LoadHalf(w + 2) * a.S[b];
+        }
+        return Vector256.Sum(acc) + mins;
+    }
+
+    /// <summary>Σ over sub-blocks of m·(sum of the sub-block's activations), from the Q8_K sums of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int KMins(byte* scales, short* bs)
+    {
+        var s = 0;
+        for (var j = 0; j < 8; j++)
+        {
+            KScales.Get(scales, j, out _, out var m);
+            s += m * (bs[2 * j] + bs[2 * j + 1]);
+        }
+        return s;
+    }
+
+    public static float Q4_K(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        var mins = 0f;
+        var mask = Vector256.Create((byte)0x0F);
+        for (var b = 0; b < nb; b++, w += Q4_KBlock.Bytes)
+        {
+            var x = a.Q + 256 * b;
+            Vector256<int> isum = default;
+            for (var c = 0; c < 4; c++)
+            {
+                KScales.Get(w + 4, 2 * c, out var sc1, out _);
+                KScales.Get(w + 4, 2 * c + 1, out var sc2, out _);
+                var q = Avx.LoadVector256(w + 16 + 32 * c);
+                var lo = Avx2.And(q, mask);
+                var hi = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
+                isum = Avx2.Add(isum, DotU8(lo, Avx.LoadVector256(x + 64 * c), Vector256.Create((short)sc1)));
+                isum = Avx2.Add(isum, DotU8(hi, Avx.LoadVector256(x + 64 * c + 32), Vector256.Create((short)sc2)));
+            }
+            var dx = a.D[b];
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
+            mins += dx * Fp.LoadHalf(w + 2) * KMins(w + 4, a.BSums + 16 * b);
+        }
+        return Vector256.Sum(acc) - mins;
+    }
+
+    public static float Q5_K(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        var mins = 0f;
+        var mask = Vector256.Create((byte)0x0F);
+        var bit = Vector256.Create((ushort)0x0101);
+        for (var b = 0; b < nb; b++, w += Q5_KBlock.Bytes)
+        {
+            var x = a.Q + 256 * b;
+            var qh = Avx.LoadVector256(w + 16).AsUInt16();
+            Vector256<int> isum = default;
+            for (var c = 0; c < 4; c++)
+            {
+                KScales.Get(w + 4, 2 * c, out var sc1, out _);
+                KScales.Get(w + 4, 2 * c + 1, out var sc2, out _);
+                var q = Avx.LoadVector256(w + 48 + 32 * c);
+                var h1 = Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(qh, 2 * c), bit), 4).AsByte();
+                var h2 = Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(qh, 2 * c + 1), bit), 4).AsByte();
+                var lo = Avx2.Or(Avx2.And(q, mask), h1);
+                var hi = Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask), h2);
+                isum = Avx2.Add(isum, DotU8(lo, Avx.LoadVector256(x + 64 * c), Vector256.Create((short)sc1)));
+                isum = Avx2.Add(isum, DotU8(hi, Avx.LoadVector256(x + 64 * c + 32), Vector256.Create((short)sc2)));
+            }
+            var dx = a.D[b];
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
+            mins += dx * Fp.LoadHalf(w + 2) * KMins(w + 4, a.BSums + 16 * b);
+        }
+        return Vector256.Sum(acc) - mins;
+    }
+
+    /// <summary>Σ sc[g]·(sum of group g's activations): the −32 offset of Q6_K, folded out of the integer dot.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Q6Offset(sbyte* sc, short* bs)
+    {
+        var s = 0;
+        for (var g = 0; g < 16; g++) s += sc[g] * bs[g];
+        return 32 * s;
+    }
+
+    public static float Q6_K(byte* w, in ActRow a, int nb)
+    {
+        Vector256<float> acc = default;
+        var mask = Vector256.Create((byte)0x0F);
+        var two = Vector256.Create((byte)0x03);
+        for (var b = 0; b < nb; b++, w += Q6_KBlock.Bytes)
+        {
+            var x = a.Q + 256 * b;
+            var sc = (sbyte*)(w + 192);
+            Vector256<int> isum = default;
+            for (var h = 0; h < 2; h++)
+            {
+                var qlA = Avx.LoadVector256(w + 64 * h);
+                var qlB = Avx.LoadVector256(w + 64 * h + 32);
+                var qh = Avx.LoadVector256(w + 128 + 32 * h);
+                for (var k = 0; k < 4; k++)
+                {
+                    var ql = (k & 1) == 0 ? qlA : qlB;
+                    var low = k < 2 ? Avx2.And(ql, mask) : Avx2.And(Avx2.ShiftRightLogical(ql.AsUInt16(), 4).AsByte(), mask);
+                    var high = Avx2.And(Vector256.ShiftRightLogical(qh.AsUInt16(), 2 * k).AsByte(), two);
+                    var q = Avx2.Or(low, Avx2.ShiftLeftLogical(high.AsUInt16(), 4).AsByte());
+                    var g = 8 * h + 2 * k;
+                    var scale = Vector256.Create(Vector128.Create((short)sc[g]), Vector128.Create((short)sc[g + 1]));
+                    isum = Avx2.Add(isum, DotU8(q, Avx.LoadVector256(x + 128 * h + 32 * k), scale));
+                }
+            }
+            var total = Vector256.Sum(isum) - Q6Offset(sc, a.BSums + 16 * b);
+            acc = Fma.MultiplyAdd(Vector256.CreateScalar((float)total), Vector256.Create(a.D[b] * Fp.LoadHalf(w + 208)), acc);
+        }
+        return Vector256.Sum(acc);
+    }
+}

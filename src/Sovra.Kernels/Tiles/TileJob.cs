@@ -1,0 +1,340 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Sovra.Gguf;
+using Sovra.Kernels.Formats;
+using Sovra.Kernels.Simd;
+
+namespace Sovra.Kernels.Tiles;
+
+/// <summary>
+/// The prompt-processing product for the integer formats: Y[n, rows] = X[n, cols]·Wᵀ as register tiles of
+/// 4 weight rows × 32 tokens (AVX-512) or 4 × 8 (AVX2). Tokens run across the vector lanes: activations are
+/// transposed once per call into int16 pairs [k/2][lane], each weight pair is broadcast and vpmaddwd'd against
+/// them, so one weight load feeds every token of the tile and each thread unpacks its slice of the weights
+/// once per call (item = a block of rows; the whole call reads the weights once).
+/// </summary>
+internal sealed unsafe class TileJob : IParallelJob, IDisposable
+{
+    public const int MinTokens = 8;
+    private const int R = 4;           // weight rows per register tile
+    private const int RowBlock = 32;   // rows one item unpacks and multiplies
+
+    private readonly byte*[] _scratch; // per worker: RowBlock unpacked rows
+    private readonly long[] _scratchBytes;
+    private byte* _panel;              // [token groups][panel group bytes]
+    private long _panelBytes;
+
+    private KernelPath _path;
+    private GgmlType _type;
+    private MinKind _mins;
+    private byte* _w;
+    private long _rowBytes;
+    private int _rows, _cols, _n, _groups, _groupSize, _lanes, _tokenGroups;
+    private long _pxBytes, _dxOffset, _sxOffset, _bxOffset, _panelGroupBytes, _unpackedRowBytes;
+    private float* _y;
+
+    public TileJob(int threads)
+    {
+        _scratch = new byte*[threads];
+        _scratchBytes = new long[threads];
+    }
+
+    public int Items { get; private set; }
+
+    public bool Supports(KernelPath path, GgmlType type) =>
+        TileUnpack.Supports(type) && (path == KernelPath.Avx512 || (path == KernelPath.Avx2 && Avx2.IsSupported));
+
+    public void Prepare(KernelPath path, in WeightView w, ActRow* acts, int n, float* y)
+    {
+        _path = path;
+        _type = w.Type;
+        _mins = TileUnpack.Mins(w.Type);
+        _w = w.Data;
+        _rowBytes = w.RowBytes;
+        _rows = w.Rows;
+        _cols = w.Cols;
+        _n = n;
+        _y = y;
+        _groupSize = TileUnpack.Group(w.Type);
+        _groups = _cols / _groupSize;
+        _lanes = path == KernelPath.Avx512 ? 16 : 8;
+        var pairs = path == KernelPath.Avx512 ? 2 : 1; // token groups per register tile
+        _tokenGroups = (n + _lanes - 1) / _lanes;
+        _tokenGroups = (_tokenGroups + pairs - 1) / pairs * pairs;
+
+        _pxBytes = (long)_cols / 2 * _lanes * 4;
+        _dxOffset = _pxBytes;
+        _sxOffset = _dxOffset + (long)_groups * _lanes * 4;
+        _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
+        _panelGroupBytes = _bxOffset + (long)_groups * 4 * _lanes * 4;
+        EnsurePanel(_panelGroupBytes * _tokenGroups);
+        BuildPanel(acts);
+
+        _unpackedRowBytes = Align(2L * _cols) + 3 * Align(4L * _groups * 4);
+        Items = (_rows + RowBlock - 1) / RowBlock;
+    }
+
+    private static long Align(long v) => (v + 63) & ~63L;
+
+    private void EnsurePanel(long bytes)
+    {
+        if (bytes <= _panelBytes) return;
+        NativeMemory.AlignedFree(_panel);
+        _panel = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        _panelBytes = bytes;
+    }
+
+    /// <summary>Transposes the quantized activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
+    private void BuildPanel(ActRow* acts)
+    {
+        new Span<byte>(_panel, checked((int)(_panelGroupBytes * _tokenGroups))).Clear();
+        var subPairs = _groupSize == 256;
+        for (var t = 0; t < _n; t++)
+        {
+            var g = t / _lanes;
+            var lane = t % _lanes;
+            var p = _panel + g * _panelGroupBytes;
+            var px = (int*)p + lane;
+            var q = acts[t].Q;
+            for (var kp = 0; kp < _cols / 2; kp++)
+                px[kp * _lanes] = (ushort)(short)q[2 * kp] | ((short)q[2 * kp + 1] << 16);
+            var dx = (float*)(p + _dxOffset) + lane;
+            for (var b = 0; b < _groups; b++) dx[b * _lanes] = acts[t].D[b];
+            if (_mins == MinKind.Affine)
+            {
+                var sx = (float*)(p + _sxOffset) + lane;
+                for (var b = 0; b < _groups; b++) sx[b * _lanes] = acts[t].S[b];
+            }
+            else if (_mins == MinKind.KMins && subPairs)
+            {
+                var bx = (int*)(p + _bxOffset) + lane;
+                var bs = acts[t].BSums;
+                for (var b = 0; b < _groups; b++)
+                    for (var j = 0; j < 4; j++)
+                    {
+                        var s0 = bs[16 * b + 4 * j] + bs[16 * b + 4 * j + 1];     // sub-block 2j
+                        var s1 = bs[16 * b + 4 * j + 2] + bs[16 * b + 4 * j + 3]; // sub-block 2j+1
+                        bx[(4 * b + j) * _lanes] = (ushort)(short)s0 | (s1 << 16);
+                    }
+            }
+        }
+    }
+
+    private UnpackedRow RowAt(byte* scratch, int i)
+    {
+        var p = scratch + i * _unpackedRowBytes;
+        var groupBytes = Align(4L * _groups * 4);
+        return new UnpackedRow
+        {
+            Wq = (short*)p,
+            Dw = (float*)(p + Align(2L * _cols)),
+            Mw = (float*)(p + Align(2L * _cols) + groupBytes),
+            Ms = (int*)(p + Align(2L * _cols) + 2 * groupBytes),
+        };
+    }
+
+    public void Execute(int index, int worker)
+    {
+        var need = _unpackedRowBytes * RowBlock;
+        if (_scratchBytes[worker] < need)
+        {
+            NativeMemory.AlignedFree(_scratch[worker]);
+            _scratch[worker] = (byte*)NativeMemory.AlignedAlloc((nuint)need, 64);
+            _scratchBytes[worker] = need;
+        }
+        var scratch = _scratch[worker];
+        var r0 = index * RowBlock;
+        var count = Math.Min(RowBlock, _rows - r0);
+        for (var i = 0; i < count; i++) TileUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, RowAt(scratch, i));
+
+        var rows = stackalloc UnpackedRow[R];
+        var out_ = stackalloc float[R * 32];
+        var pairs = _path == KernelPath.Avx512 ? 2 : 1;
+        for (var tg = 0; tg < _tokenGroups; tg += pairs)
+        {
+            var panel = _panel + tg * _panelGroupBytes;
+            for (var rt = 0; rt < count; rt += R)
+            {
+                // A short last tile repeats its last row; those results are not stored.
+                for (var i = 0; i < R; i++) rows[i] = RowAt(scratch, Math.Min(rt + i, count - 1));
+                if (_path == KernelPath.Avx512) Micro512(rows, panel, out_);
+                else Micro256(rows, panel, out_);
+                var width = pairs * _lanes;
+                for (var i = 0; i < R && rt + i < count; i++)
+                {
+                    var r = r0 + rt + i;
+                    for (var l = 0; l < width; l++)
+                    {
+                        var t = tg * _lanes + l;
+                        if (t < _n) _y[(long)t * _rows + r] = out_[i * 32 + l];
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Bcast512(short* w, int kp) => Vector512.Create(*(int*)(w + 2 * kp));
+
+    /// <summary>4 rows × 2 token groups of 16: out[row·32 + lane].</summary>
+    private void Micro512(UnpackedRow* rows, byte* panel, float* out_)
+    {
+        const int L = 16;
+        var px0 = (int*)panel;
+        var px1 = (int*)(panel + _panelGroupBytes);
+        var pairsPerGroup = _groupSize / 2;
+        short* w0 = rows[0].Wq, w1 = rows[1].Wq, w2 = rows[2].Wq, w3 = rows[3].Wq;
+        Vector512<float> f00 = default, f01 = default, f10 = default, f11 = default, f20 = default, f21 = default, f30 = default, f31 = default;
+        for (var g = 0; g < _groups; g++)
+        {
+            Vector512<int> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+            var kEnd = (g + 1) * pairsPerGroup;
+            for (var kp = g * pairsPerGroup; kp < kEnd; kp++)
+            {
+                var x0 = Vector512.Load(px0 + kp * L).AsInt16();
+                var x1 = Vector512.Load(px1 + kp * L).AsInt16();
+                var b = Bcast512(w0, kp).AsInt16();
+                a00 += Avx512BW.MultiplyAddAdjacent(b, x0); a01 += Avx512BW.MultiplyAddAdjacent(b, x1);
+                b = Bcast512(w1, kp).AsInt16();
+                a10 += Avx512BW.MultiplyAddAdjacent(b, x0); a11 += Avx512BW.MultiplyAddAdjacent(b, x1);
+                b = Bcast512(w2, kp).AsInt16();
+                a20 += Avx512BW.MultiplyAddAdjacent(b, x0); a21 += Avx512BW.MultiplyAddAdjacent(b, x1);
+                b = Bcast512(w3, kp).AsInt16();
+                a30 += Avx512BW.MultiplyAddAdjacent(b, x0); a31 += Avx512BW.MultiplyAddAdjacent(b, x1);
+            }
+            var dx0 = Vector512.Load((float*)(panel + _dxOffset) + g * L);
+            var dx1 = Vector512.Load((float*)(panel + _panelGroupBytes + _dxOffset) + g * L);
+            if (_mins == MinKind.KMins)
+            {
+                // Subtract dmin·dx·Σ m·bsum before scaling, in the integer domain: both carry the factor dx.
+                var bx0 = (int*)(panel + _bxOffset) + 4 * g * L;
+                var bx1 = (int*)(panel + _panelGroupBytes + _bxOffset) + 4 * g * L;
+                KMin512(rows, 0, g, bx0, bx1, dx0, dx1, ref f00, ref f01);
+                KMin512(rows, 1, g, bx0, bx1, dx0, dx1, ref f10, ref f11);
+                KMin512(rows, 2, g, bx0, bx1, dx0, dx1, ref f20, ref f21);
+                KMin512(rows, 3, g, bx0, bx1, dx0, dx1, ref f30, ref f31);
+            }
+            else if (_mins == MinKind.Affine)
+            {
+                var sx0 = Vector512.Load((float*)(panel + _sxOffset) + g * L);
+                var sx1 = Vector512.Load((float*)(panel + _panelGroupBytes + _sxOffset) + g * L);
+                Affine512(rows[0].Mw[g], sx0, sx1, ref f00, ref f01);
+                Affine512(rows[1].Mw[g], sx0, sx1, ref f10, ref f11);
+                Affine512(rows[2].Mw[g], sx0, sx1, ref f20, ref f21);
+                Affine512(rows[3].Mw[g], sx0, sx1, ref f30, ref f31);
+            }
+            Scale512(rows[0].Dw[g], a00, a01, dx0, dx1, ref f00, ref f01);
+            Scale512(rows[1].Dw[g], a10, a11, dx0, dx1, ref f10, ref f11);
+            Scale512(rows[2].Dw[g], a20, a21, dx0, dx1, ref f20, ref f21);
+            Scale512(rows[3].Dw[g], a30, a31, dx0, dx1, ref f30, ref f31);
+        }
+        f00.Store(out_); f01.Store(out_ + 16);
+        f10.Store(out_ + 32); f11.Store(out_ + 48);
+        f20.Store(out_ + 64); f21.Store(out_ + 80);
+        f30.Store(out_ + 96); f31.Store(out_ + 112);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale512(float dw, Vector512<int> a0, Vector512<int> a1, Vector512<float> dx0, Vector512<float> dx1,
+        ref Vector512<float> f0, ref Vector512<float> f1)
+    {
+        var d = Vector512.Create(dw);
+        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(a0), dx0 * d, f0);
+        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(a1), dx1 * d, f1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Affine512(float m, Vector512<float> sx0, Vector512<float> sx1, ref Vector512<float> f0, ref Vector512<float> f1)
+    {
+        var mv = Vector512.Create(m);
+        f0 = Avx512F.FusedMultiplyAdd(sx0, mv, f0);
+        f1 = Avx512F.FusedMultiplyAdd(sx1, mv, f1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KMin512(UnpackedRow* rows, int r, int g, int* bx0, int* bx1, Vector512<float> dx0, Vector512<float> dx1,
+        ref Vector512<float> f0, ref Vector512<float> f1)
+    {
+        Vector512<int> m0 = default, m1 = default;
+        var ms = rows[r].Ms + 4 * g;
+        for (var j = 0; j < 4; j++)
+        {
+            var b = Vector512.Create(ms[j]).AsInt16();
+            m0 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx0 + j * 16).AsInt16());
+            m1 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx1 + j * 16).AsInt16());
+        }
+        var d = Vector512.Create(-rows[r].Mw[g]);
+        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m0), dx0 * d, f0);
+        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m1), dx1 * d, f1);
+    }
+
+    /// <summary>4 rows × 1 token group of 8 (AVX2): out[row·32 + lane].</summary>
+    private void Micro256(UnpackedRow* rows, byte* panel, float* out_)
+    {
+        const int L = 8;
+        var px = (int*)panel;
+        var pairsPerGroup = _groupSize / 2;
+        short* w0 = rows[0].Wq, w1 = rows[1].Wq, w2 = rows[2].Wq, w3 = rows[3].Wq;
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (var g = 0; g < _groups; g++)
+        {
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+            var kEnd = (g + 1) * pairsPerGroup;
+            for (var kp = g * pairsPerGroup; kp < kEnd; kp++)
+            {
+                var x = Avx.LoadVector256(px + kp * L).AsInt16();
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w0 + 2 * kp)).AsInt16(), x));
+                a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w1 + 2 * kp)).AsInt16(), x));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w2 + 2 * kp)).AsInt16(), x));
+                a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w3 + 2 * kp)).AsInt16(), x));
+            }
+            var dx = Avx.LoadVector256((float*)(panel + _dxOffset) + g * L);
+            if (_mins == MinKind.KMins)
+            {
+                var bx = (int*)(panel + _bxOffset) + 4 * g * L;
+                f0 = KMin256(rows, 0, g, bx, dx, f0);
+                f1 = KMin256(rows, 1, g, bx, dx, f1);
+                f2 = KMin256(rows, 2, g, bx, dx, f2);
+                f3 = KMin256(rows, 3, g, bx, dx, f3);
+            }
+            else if (_mins == MinKind.Affine)
+            {
+                var sx = Avx.LoadVector256((float*)(panel + _sxOffset) + g * L);
+                f0 = Fma.MultiplyAdd(sx, Vector256.Create(rows[0].Mw[g]), f0);
+                f1 = Fma.MultiplyAdd(sx, Vector256.Create(rows[1].Mw[g]), f1);
+                f2 = Fma.MultiplyAdd(sx, Vector256.Create(rows[2].Mw[g]), f2);
+                f3 = Fma.MultiplyAdd(sx, Vector256.Create(rows[3].Mw[g]), f3);
+            }
+            f0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a0), dx * Vector256.Create(rows[0].Dw[g]), f0);
+            f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a1), dx * Vector256.Create(rows[1].Dw[g]), f1);
+            f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a2), dx * Vector256.Create(rows[2].Dw[g]), f2);
+            f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), dx * Vector256.Create(rows[3].Dw[g]), f3);
+        }
+        f0.Store(out_); f1.Store(out_ + 32); f2.Store(out_ + 64); f3.Store(out_ + 96);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> KMin256(UnpackedRow* rows, int r, int g, int* bx, Vector256<float> dx, Vector256<float> f)
+    {
+        Vector256<int> m = default;
+        var ms = rows[r].Ms + 4 * g;
+        for (var j = 0; j < 4; j++)
+            m = Avx2.Add(m, Avx2.MultiplyAddAdjacent(Vector256.Create(ms[j]).AsInt16(), Avx.LoadVector256(bx + j * 8).AsInt16()));
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), dx * Vector256.Create(-rows[r].Mw[g]), f);
+    }
+
+    public void Dispose()
+    {
+        for (var i = 0; i < _scratch.Length; i++)
+        {
+            NativeMemory.AlignedFree(_scratch[i]);
+            _scratch[i] = null;
+            _scratchBytes[i] = 0;
+        }
+        NativeMemory.AlignedFree(_panel);
+        _panel = null;
+        _panelBytes = 0;
+    }
+}

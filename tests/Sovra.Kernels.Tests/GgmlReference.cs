@@ -1,0 +1,59 @@
+using System.Runtime.InteropServices;
+using Sovra.Gguf;
+using Sovra.TestSupport;
+
+namespace Sovra.Kernels.Tests;
+
+/// <summary>
+/// llama.cpp's own row dequantizers and reference quantizers, from the libggml-base.so that the npm package
+/// node-llama-cpp ships (installed by test.sh). This is the independent reference the formats are checked against.
+/// </summary>
+internal static class GgmlReference
+{
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void ToFloat(byte[] src, float[] dst, long k);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    private delegate void FromFloat(float[] src, byte[] dst, long k);
+
+    private static readonly Lazy<IntPtr> Library = new(() =>
+    {
+        var path = Path.Combine(RepoPaths.NodeModules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-base.so");
+        if (!File.Exists(path)) throw new InvalidOperationException($"llama.cpp reference library not found at {path} (run test.sh setup)");
+        return NativeLibrary.Load(path);
+    });
+
+    private static T Export<T>(string name) where T : Delegate =>
+        Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(Library.Value, name));
+
+    // ggml names its functions q4_0, q4_K: lower case except the K.
+    private static string Suffix(GgmlType type) => GgmlTypeInfo.Of(type).Name.ToLowerInvariant().Replace("_k", "_K");
+
+    public static float[] Dequantize(GgmlType type, byte[] src, int count)
+    {
+        var dst = new float[count];
+        if (type == GgmlType.F32) { Buffer.BlockCopy(src, 0, dst, 0, 4 * count); return dst; }
+        var name = type switch
+        {
+            GgmlType.F16 => "ggml_fp16_to_fp32_row",
+            GgmlType.BF16 => "ggml_bf16_to_fp32_row",
+            _ => "dequantize_row_" + Suffix(type),
+        };
+        Export<ToFloat>(name)(src, dst, count);
+        return dst;
+    }
+
+    public static byte[] Quantize(GgmlType type, float[] src)
+    {
+        var dst = new byte[GgmlTypeInfo.Of(type).RowBytes(src.Length)];
+        if (type == GgmlType.F32) { Buffer.BlockCopy(src, 0, dst, 0, dst.Length); return dst; }
+        var name = type switch
+        {
+            GgmlType.F16 => "ggml_fp32_to_fp16_row",
+            GgmlType.BF16 => "ggml_fp32_to_bf16_row_ref",
+            _ => "quantize_row_" + Suffix(type) + "_ref",
+        };
+        Export<FromFloat>(name)(src, dst, src.Length);
+        return dst;
+    }
+}

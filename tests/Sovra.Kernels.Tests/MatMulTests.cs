@@ -1,0 +1,158 @@
+using System.IO.MemoryMappedFiles;
+using Sovra.Gguf;
+using Sovra.Kernels.Formats;
+using Sovra.Kernels.Simd;
+
+namespace Sovra.Kernels.Tests;
+
+/// <summary>Every SIMD path against the scalar reference, on odd numbers of rows, blocks and tokens.</summary>
+public sealed class MatMulTests : IDisposable
+{
+    private readonly KernelThreadPool _pool = new(3);
+
+    public void Dispose() => _pool.Dispose();
+
+    private static readonly GgmlType[] Types =
+    [
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
+        GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    ];
+
+    /// <summary>Each path this CPU (and the runtime switches) allow, above scalar, crossed with each format.</summary>
+    public static TheoryData<KernelPath, GgmlType> PathsAndTypes()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Vector128, KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in Types) data.Add(path, t);
+        return data;
+    }
+
+    private static (WeightView W, float[] X) Problem(GgmlType type, int rows, int blocksPerRow, int n, int seed)
+    {
+        var f = QuantFormat.Of(type);
+        var cols = blocksPerRow * Math.Max(f.BlockSize, 32) ;
+        if (f.BlockSize == 1) cols += 5; // float rows need not be a multiple of any vector width
+        var w = new byte[f.RowBytes(cols) * rows];
+        var values = TestData.Gaussian(rows * cols, seed, 0.05f);
+        for (var r = 0; r < rows; r++)
+            QuantFormats.Quantize(type, values.AsSpan(r * cols, cols), w.AsSpan(checked((int)(r * f.RowBytes(cols))), checked((int)f.RowBytes(cols))));
+        return (WeightView.FromBytes(w, type, rows, cols), TestData.Gaussian(n * cols, seed + 1));
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        var scale = expected.Max(v => Math.Abs(v)) + 1e-6f;
+        for (var i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * scale + 1e-6f,
+                $"{what}: element {i}: scalar {expected[i]}, got {actual[i]} (max |y| {scale})");
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void MatVec_matches_scalar_reference(KernelPath path, GgmlType type)
+    {
+        var blocks = QuantFormat.Of(type).BlockSize == 256 ? 3 : 7;
+        var (w, x) = Problem(type, rows: 37, blocksPerRow: blocks, n: 1, seed: 100 + (int)type);
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var simd = new MatMul(_pool, path);
+        var expected = new float[w.Rows];
+        var actual = new float[w.Rows];
+        reference.MatVec(w, x, expected);
+        simd.MatVec(w, x, actual);
+        AssertClose(expected, actual, $"{path} {type} matvec");
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void MatMat_matches_scalar_reference_below_and_above_the_tiling_threshold(KernelPath path, GgmlType type)
+    {
+        var blocks = QuantFormat.Of(type).BlockSize == 256 ? 3 : 5;
+        foreach (var n in new[] { 3, 37 })
+        {
+            var (w, x) = Problem(type, rows: 29, blocksPerRow: blocks, n: n, seed: 200 + (int)type + n);
+            using var reference = new MatMul(_pool, KernelPath.Scalar);
+            using var simd = new MatMul(_pool, path);
+            var expected = new float[n * w.Rows];
+            var actual = new float[n * w.Rows];
+            reference.MatMat(w, x, n, expected);
+            simd.MatMat(w, x, n, actual);
+            AssertClose(expected, actual, $"{path} {type} matmat n={n}");
+        }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void Scalar_matmul_rows_are_the_scalar_dot_of_each_row(GgmlType type)
+    {
+        var (w, x) = Problem(type, rows: 5, blocksPerRow: 1, n: 2, seed: 9);
+        using var mm = new MatMul(_pool, KernelPath.Scalar);
+        var y = new float[2 * 5];
+        mm.MatMat(w, x, 2, y);
+        for (var t = 0; t < 2; t++)
+            for (var r = 0; r < 5; r++)
+                Assert.Equal(KernelProbe.DotScalar(type, w.Row(r).ToArray(), x.AsSpan(t * w.Cols, w.Cols).ToArray()), y[t * 5 + r]);
+    }
+
+    [Fact]
+    public void Thread_count_does_not_change_results()
+    {
+        var (w, x) = Problem(GgmlType.Q4_0, rows: 301, blocksPerRow: 9, n: 19, seed: 4);
+        using var one = new KernelThreadPool(1);
+        using var a = new MatMul(one);
+        using var b = new MatMul(_pool);
+        var ya = new float[19 * 301];
+        var yb = new float[19 * 301];
+        a.MatMat(w, x, 19, ya);
+        for (var i = 0; i < 50; i++) b.MatMat(w, x, 19, yb);
+        Assert.Equal(ya, yb);
+    }
+
+    [Fact]
+    public void View_over_a_memory_mapped_file_reads_in_place_and_checks_extents()
+    {
+        var (w, x) = Problem(GgmlType.Q8_0, rows: 7, blocksPerRow: 2, n: 1, seed: 5);
+        var bytes = new byte[100 + w.ByteLength];
+        for (var r = 0; r < 7; r++) w.Row(r).CopyTo(bytes.AsSpan(100 + checked((int)(r * w.RowBytes))));
+        using var mmf = MemoryMappedFile.CreateNew(null, bytes.Length);
+        using var acc = mmf.CreateViewAccessor(0, bytes.Length);
+        acc.WriteArray(0, bytes, 0, bytes.Length);
+        var mapped = WeightView.FromBuffer(acc.SafeMemoryMappedViewHandle, 100, GgmlType.Q8_0, 7, 64);
+        using var mm = new MatMul(_pool);
+        var y0 = new float[7];
+        var y1 = new float[7];
+        mm.MatVec(w, x, y0);
+        mm.MatVec(mapped, x, y1);
+        Assert.Equal(y0, y1);
+        var e = Assert.Throws<ArgumentException>(() => WeightView.FromBuffer(acc.SafeMemoryMappedViewHandle, 101 + 4096, GgmlType.Q8_0, 7, 64));
+        Assert.Contains("needs", e.Message);
+        Assert.Throws<ArgumentException>(() => WeightView.FromBytes(new byte[34 * 7 - 1], GgmlType.Q8_0, 7, 32));
+        Assert.Throws<ArgumentException>(() => WeightView.FromBytes(new byte[1000], GgmlType.Q4_K, 1, 100));
+        Assert.Throws<NotSupportedException>(() => WeightView.FromBytes(new byte[1000], GgmlType.IQ4_XS, 1, 256));
+    }
+
+    [Fact]
+    public void Pool_rethrows_a_job_failure_and_keeps_working()
+    {
+        var job = new FailingJob();
+        var e = Assert.Throws<InvalidOperationException>(() => _pool.Run(job, 10));
+        Assert.Equal("item 7", e.Message);
+        job.FailAt = -1;
+        _pool.Run(job, 1000);
+        Assert.Equal(1000 + 9, job.Done); // the first run still did its other nine items
+    }
+
+    private sealed class FailingJob : IParallelJob
+    {
+        public int FailAt = 7;
+        public int Done;
+
+        public void Execute(int index, int worker)
+        {
+            if (index == FailAt) throw new InvalidOperationException($"item {index}");
+            Interlocked.Increment(ref Done);
+        }
+    }
+}
