@@ -1,0 +1,24 @@
+using System.Numerics.Tensors;
+
+namespace Sovra.Engine.Blocks;
+
+/// <summary>y = x / sqrt(mean(x²) + eps) · w, row by row.</summary>
+public sealed class RmsNorm(float[] weight, float eps)
+{
+    public int Size => weight.Length;
+
+    /// <summary>x, y: [n, Size] (may be the same buffer).</summary>
+    public void Apply(ReadOnlySpan<float> x, Span<float> y, int n)
+    {
+        var d = weight.Length;
+        for (var t = 0; t < n; t++) ApplyRow(x.Slice(t * d, d), y.Slice(t * d, d));
+    }
+
+    public void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var ss = TensorPrimitives.SumOfSquares(x);
+        var scale = 1f / MathF.Sqrt(ss / x.Length + eps);
+        TensorPrimitives.Multiply(x, scale, y);
+        TensorPrimitives.Multiply(y, weight, y);
+    }
+}

@@ -1,0 +1,52 @@
+using Sovra.Engine.Model;
+
+namespace Sovra.Engine.Blocks;
+
+/// <summary>
+/// Activation buffers of one context, sized once for its largest batch; every block works in views of them.
+/// </summary>
+public sealed class Workspace
+{
+    public Workspace(ModelHyperparameters hp, int maxTokens, int kvCells, int threads)
+    {
+        MaxTokens = maxTokens;
+        X = new float[maxTokens * hp.NEmbd];
+        H = new float[maxTokens * hp.NEmbd];
+        Q = new float[maxTokens * hp.QDim];
+        K = new float[maxTokens * hp.KDim];
+        V = new float[maxTokens * hp.VDim];
+        Attn = new float[maxTokens * hp.OutDim];
+        Proj = new float[maxTokens * hp.NEmbd];
+        Gate = new float[maxTokens * hp.NFf];
+        Up = new float[maxTokens * hp.NFf];
+        Workers = new AttentionScratch[threads];
+        for (var w = 0; w < threads; w++) Workers[w] = new AttentionScratch(kvCells, hp.HeadDimK, hp.HeadDimV);
+        Bytes = 4L * (X.Length + H.Length + Q.Length + K.Length + V.Length + Attn.Length + Proj.Length + Gate.Length + Up.Length)
+            + threads * 4L * kvCells * (hp.HeadDimK + hp.HeadDimV + 1);
+    }
+
+    public int MaxTokens { get; }
+    public long Bytes { get; }
+    public float[] X { get; }      // [n_tokens, n_embd] residual stream
+    public float[] H { get; }      // [n_tokens, n_embd] normed input of a block
+    public float[] Q { get; }      // [n_tokens, n_head · head_dim_k]
+    public float[] K { get; }      // [n_tokens, n_head_kv · head_dim_k]
+    public float[] V { get; }      // [n_tokens, n_head_kv · head_dim_v]
+    public float[] Attn { get; }   // [n_tokens, n_head · head_dim_v]
+    public float[] Proj { get; }   // [n_tokens, n_embd] output of a block before the residual add
+    public float[] Gate { get; }   // [n_tokens, n_ff]
+    public float[] Up { get; }     // [n_tokens, n_ff]
+    public AttentionScratch[] Workers { get; }
+
+    public static long BytesFor(ModelHyperparameters hp, int maxTokens, int kvCells, int threads) =>
+        4L * maxTokens * (3L * hp.NEmbd + hp.QDim + hp.KDim + hp.VDim + hp.OutDim + 2L * hp.NFf)
+        + threads * 4L * kvCells * (hp.HeadDimK + hp.HeadDimV + 1);
+}
+
+/// <summary>One attention worker's buffers: one KV head's keys and values over the visible cells, as floats.</summary>
+public sealed class AttentionScratch(int cells, int headDimK, int headDimV)
+{
+    public float[] K { get; } = new float[cells * headDimK];   // [n_visible, head_dim_k]
+    public float[] V { get; } = new float[cells * headDimV];   // [n_visible, head_dim_v]
+    public float[] Scores { get; } = new float[cells];         // [n_visible]
+}
