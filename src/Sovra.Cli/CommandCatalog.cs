@@ -11,6 +11,7 @@ internal static class CommandCatalog
         yield return VersionCommand.Create();
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
+        yield return ServeCommand.Create();
         yield return PullCommand.Create();
         yield return ListCommand.Create();
         yield return RmCommand.Create();
