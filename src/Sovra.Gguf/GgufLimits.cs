@@ -20,8 +20,14 @@ public static class GgufLimits
     /// <summary>Arrays nested inside arrays; llama.cpp supports none, the format allows them.</summary>
     public const int MaxArrayDepth = 8;
 
-    /// <summary>Largest element count of one array (a vocabulary is ~0.3 M; merges ~0.3 M).</summary>
-    public const long MaxArrayElements = 1L << 28;
+    /// <summary>Largest element count of one array (a vocabulary is ~0.3 M; merges ~0.3 M); keeps every array under 512 MiB.</summary>
+    public const long MaxArrayElements = 1L << 26;
+
+    /// <summary>Largest metadata section (real models: a few MiB, mostly the vocabulary).</summary>
+    public const long MaxMetadataBytes = 256L << 20;
+
+    /// <summary>Array elements over all keys together (real models: about a million).</summary>
+    public const long MaxTotalArrayElements = 1L << 24;
 
     /// <summary>Largest alignment accepted in general.alignment (it must also be a power of two).</summary>
     public const uint MaxAlignment = 1u << 30;

@@ -30,6 +30,9 @@ public sealed class GgufMapping : IDisposable
     /// <summary>Bytes of the file (the view may be longer, rounded up to a page).</summary>
     public long Length { get; }
 
+    /// <summary>Bytes from the view's base pointer to the first byte of <paramref name="tensor"/>'s data.</summary>
+    public long PointerOffsetOf(GgufTensorInfo tensor) => PointerOffset + tensor.DataOffset;
+
     public void Dispose()
     {
         Accessor.Dispose();

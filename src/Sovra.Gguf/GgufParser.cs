@@ -76,6 +76,7 @@ internal static class GgufParser
         var entries = new List<GgufMetadataEntry>(Math.Min(count, 1024));
         var byKey = new Dictionary<string, GgufMetadataEntry>(Math.Min(count, 1024), StringComparer.Ordinal);
         var section = c.Position;
+        var budget = new MetadataBudget(section);
         for (var i = 0; i < count; i++)
         {
             var keyAt = c.Position;
@@ -86,7 +87,9 @@ internal static class GgufParser
             var type = c.ReadU32(key + ".type");
             if (!GgufValueTypes.IsKnown(type))
                 throw new GgufFormatException(key, valueAt, $"value type {type} of '{key}' is not a GGUF type");
-            var value = ReadValue(c, (GgufValueType)type, key, 0);
+            var value = ReadValue(c, (GgufValueType)type, key, 0, budget);
+            if (c.Position - section > GgufLimits.MaxMetadataBytes)
+                throw new GgufFormatException(key, valueAt, $"the metadata is over the limit of {GgufLimits.MaxMetadataBytes >> 20} MiB");
             var entry = new GgufMetadataEntry(key, value, keyAt, valueAt);
             entries.Add(entry);
             byKey.Add(key, entry);
@@ -94,14 +97,21 @@ internal static class GgufParser
         return new GgufMetadata(entries, byKey, section);
     }
 
-    private static GgufValue ReadValue(GgufCursor c, GgufValueType type, string field, int depth)
+    /// <summary>Totals over the whole metadata section, so that memory stays bounded however the file splits it.</summary>
+    private sealed class MetadataBudget(long sectionStart)
+    {
+        public long SectionStart { get; } = sectionStart;
+        public long Elements { get; set; }
+    }
+
+    private static GgufValue ReadValue(GgufCursor c, GgufValueType type, string field, int depth, MetadataBudget budget)
     {
         switch (type)
         {
             case GgufValueType.String:
                 return GgufValue.FromString(c.ReadString(field, GgufLimits.MaxStringBytes, strict: false));
             case GgufValueType.Array:
-                return ReadArray(c, field, depth);
+                return ReadArray(c, field, depth, budget);
             default:
                 var size = GgufValueTypes.FixedSize(type);
                 var bytes = c.Take(size, field);
@@ -121,7 +131,7 @@ internal static class GgufParser
         _ => System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(b),
     };
 
-    private static GgufValue ReadArray(GgufCursor c, string field, int depth)
+    private static GgufValue ReadArray(GgufCursor c, string field, int depth, MetadataBudget budget)
     {
         var at = c.Position;
         var elementType = c.ReadU32(field + ".element_type");
@@ -136,13 +146,18 @@ internal static class GgufParser
         if (count * min > (ulong)Math.Max(0, c.Remaining))
             throw new GgufFormatException(field, countAt,
                 $"array of {count} {GgufValueTypes.Name(et)} elements runs past the end of the file ({c.Remaining} bytes left)");
+        if (c.Position + (long)(count * min) - budget.SectionStart > GgufLimits.MaxMetadataBytes)
+            throw new GgufFormatException(field, countAt, $"array of {count} elements takes the metadata over the limit of {GgufLimits.MaxMetadataBytes >> 20} MiB");
+        budget.Elements += (long)count;
+        if (budget.Elements > GgufLimits.MaxTotalArrayElements)
+            throw new GgufFormatException(field, countAt, $"the metadata holds more than {GgufLimits.MaxTotalArrayElements} array elements in all");
         var n = (int)count;
         switch (et)
         {
             case GgufValueType.String:
             {
                 var items = new string[n];
-                for (var i = 0; i < n; i++) items[i] = c.ReadString($"{field}[{i}]", GgufLimits.MaxStringBytes, strict: false);
+                for (var i = 0; i < n; i++) items[i] = c.ReadString(new FieldName(field, i), GgufLimits.MaxStringBytes, strict: false);
                 return GgufValue.FromArray(items);
             }
             case GgufValueType.Array:
@@ -150,7 +165,7 @@ internal static class GgufParser
                 if (depth + 1 >= GgufLimits.MaxArrayDepth)
                     throw new GgufFormatException(field, at, $"arrays are nested more than {GgufLimits.MaxArrayDepth} deep");
                 var items = new GgufValue[n];
-                for (var i = 0; i < n; i++) items[i] = ReadArray(c, $"{field}[{i}]", depth + 1);
+                for (var i = 0; i < n; i++) items[i] = ReadArray(c, $"{field}[{i}]", depth + 1, budget);
                 return GgufValue.FromArray(items);
             }
             case GgufValueType.Bool:

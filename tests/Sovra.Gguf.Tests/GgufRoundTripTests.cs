@@ -133,12 +133,20 @@ public class GgufRoundTripTests
             fs.Position = raw.Length + far;
             fs.Write(TestModels.Bytes(128, 9));
         }
-        using var f = GgufFile.Open(path);
-        var t = f.FindTensor("far")!;
-        Assert.Equal(raw.Length + far, t.DataOffset);
-        Assert.True(t.DataOffset > uint.MaxValue);
-        Assert.Equal(TestModels.Bytes(128, 9), f.ReadTensorBytes(t));
-        Assert.True(f.Mapping!.Length > 4L << 30);
+        try
+        {
+            using var f = GgufFile.Open(path);
+            var t = f.FindTensor("far")!;
+            Assert.Equal(raw.Length + far, t.DataOffset);
+            Assert.True(t.DataOffset > uint.MaxValue);
+            Assert.Equal(TestModels.Bytes(128, 9), f.ReadTensorBytes(t));
+            Assert.True(f.Mapping!.Length > 4L << 30);
+            Assert.Equal(f.Mapping.PointerOffset + t.DataOffset, f.Mapping.PointerOffsetOf(t));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     [Fact]

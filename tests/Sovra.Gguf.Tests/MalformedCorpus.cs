@@ -66,7 +66,14 @@ internal static class MalformedCorpus
         yield return C("string value length past the end", H(0, 1).Str("k").U32(8).U64(100).Zeros(8), "k", 37);
         yield return C("CVE class: string value length 2^64-1", H(0, 1).Str("k").U32(8).U64(ulong.MaxValue).Zeros(8), "k", 37);
         yield return C("CVE class: array count 2^64-1", H(0, 1).Str("k").U32(9).U32(4).U64(ulong.MaxValue).Zeros(8), "k", 41);
-        yield return C("CVE-2025-0315 class: array count beyond the file (2^27 uint32)", H(0, 1).Str("k").U32(9).U32(4).U64(1UL << 27).Zeros(64), "k", 41);
+        yield return C("CVE-2025-0315 class: array count beyond the file (2^25 uint32)", H(0, 1).Str("k").U32(9).U32(4).U64(1UL << 25).Zeros(64), "k", 41);
+        {
+            // Two arrays each under the per-array cap, together over the 2^24 total: 1-byte elements, so the file is 16 MiB.
+            var r = H(0, 2).Str("a").U32(9).U32(0).U64(1UL << 23).Zeros(1 << 23).Mark("b").Str("b").U32(9).U32(0).U64((1UL << 23) + 1);
+            var bAt = r.At("b") + 8 + 1 + 4 + 4;
+            yield return C("CVE class: metadata arrays over the total element budget", r.Zeros((1 << 23) + 1), "b", bAt);
+        }
+        yield return C("array count over the element cap (2^27)", H(0, 1).Str("k").U32(9).U32(0).U64(1UL << 27).Zeros(64), "k", 41);
         yield return C("CVE class: string array whose element runs past the end",
             H(0, 1).Str("k").U32(9).U32(8).U64(2).Str("ok").U64(50).Zeros(8), "k[1]", 59);
         yield return C("CVE-2025-49847 class: token longer than 64 MiB",

