@@ -11,12 +11,14 @@ namespace Sovra.Kernels;
 /// </summary>
 public static class FloatOps
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SameLength(int a, int b, string what)
     {
         if (a != b) throw new ArgumentException($"{what}: lengths {a} and {b} differ");
     }
 
     /// <summary>Σ a·b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         SameLength(a.Length, b.Length, nameof(Dot));
@@ -35,6 +37,7 @@ public static class FloatOps
     }
 
     /// <summary>y = x / √(mean(x²) + eps) · weight. y may be x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> y)
     {
         SameLength(x.Length, weight.Length, nameof(RmsNorm));
@@ -57,6 +60,7 @@ public static class FloatOps
     }
 
     /// <summary>y = x·s. y may be x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(ReadOnlySpan<float> x, float s, Span<float> y)
     {
         SameLength(x.Length, y.Length, nameof(Scale));
@@ -69,6 +73,7 @@ public static class FloatOps
     }
 
     /// <summary>y = a·b element-wise. y may alias a or b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Mul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
     {
         SameLength(a.Length, b.Length, nameof(Mul));
@@ -83,6 +88,7 @@ public static class FloatOps
     }
 
     /// <summary>y = a + b. y may alias a or b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
     {
         SameLength(a.Length, b.Length, nameof(Add));
@@ -97,6 +103,7 @@ public static class FloatOps
     }
 
     /// <summary>y += a·x (attention's weighted sum of values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
     {
         SameLength(x.Length, y.Length, nameof(Axpy));
@@ -110,6 +117,7 @@ public static class FloatOps
     }
 
     /// <summary>y = silu(gate)·up = gate/(1+e^−gate)·up, the SwiGLU gate. y may alias either input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> y)
     {
         SameLength(gate.Length, up.Length, nameof(SiluMul));
@@ -128,6 +136,7 @@ public static class FloatOps
     }
 
     /// <summary>In-place softmax: x = e^(x−max) / Σ e^(x−max). Entries of −∞ (masked) become 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(Span<float> x)
     {
         if (x.IsEmpty) return;
@@ -157,6 +166,7 @@ public static class FloatOps
     /// cos/sin of the RoPE angles for position <paramref name="pos"/>: θ_i = pos·scale·base^(−2i/dims) for
     /// i &lt; dims/2, advanced by repeated multiplication as ggml does. Linear scaling is <paramref name="freqScale"/> = 1/factor.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RopeAngles(int pos, int dims, float freqBase, float freqScale, Span<float> cos, Span<float> sin)
     {
         if (dims <= 0 || dims % 2 != 0) throw new ArgumentException($"rope dimensions must be a positive even number, got {dims}");
@@ -176,6 +186,7 @@ public static class FloatOps
     /// NeoX-style rotation (qwen2, qwen3): in every head of <paramref name="headDim"/> values, pairs (i, i + dims/2)
     /// for i &lt; dims/2 are rotated by the angles; values past <paramref name="dims"/> are left as they are.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RopeNeox(Span<float> heads, int headDim, int dims, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         CheckRope(heads.Length, headDim, dims, cos.Length, sin.Length);
@@ -193,6 +204,7 @@ public static class FloatOps
     }
 
     /// <summary>Original (GPT-J / llama) rotation: adjacent pairs (2i, 2i+1) are rotated by angle i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RopeNormal(Span<float> heads, int headDim, int dims, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         CheckRope(heads.Length, headDim, dims, cos.Length, sin.Length);

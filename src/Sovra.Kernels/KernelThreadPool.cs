@@ -14,7 +14,9 @@ public interface IParallelJob
 /// <summary>
 /// Persistent workers for the kernels, like llama.cpp's threadpool: each run wakes them (they spin briefly after
 /// a run, so back-to-back matrix products start at once, then sleep), the caller works too, and items are
-/// claimed one at a time so a descheduled core does not stall the rest. A run allocates nothing.
+/// claimed one at a time. A run ends when its items are done, not when every worker has checked in, so a
+/// worker the OS has descheduled delays nothing it has not claimed: the claim counter carries the run's
+/// generation, and a late worker's claim on a finished run fails. A run allocates nothing.
 /// Runs are serialised: one <see cref="Run"/> at a time per pool.
 /// </summary>
 public sealed class KernelThreadPool : IDisposable
@@ -27,8 +29,8 @@ public sealed class KernelThreadPool : IDisposable
     private readonly Lock _runLock = new();
     private IParallelJob? _job;
     private int _count;
-    private int _next;
-    private int _remaining;
+    private long _next;      // generation << 32 | next index to claim
+    private int _done;       // items finished in this run
     private int _generation;
     private volatile bool _disposed;
     private Exception? _error;
@@ -64,30 +66,36 @@ public sealed class KernelThreadPool : IDisposable
         }
         lock (_runLock)
         {
-            _job = job;
-            _count = count;
-            _next = 0;
+            var gen = _generation + 1;
+            // Order matters: the claim counter first, then job and count, then the generation. A worker that
+            // sees this run's job or count therefore sees this run's counter and cannot claim for an older run.
+            _done = 0;
             _error = null;
-            _remaining = _workers.Length;
-            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _next, (long)gen << 32);
+            Volatile.Write(ref _job, job);
+            Volatile.Write(ref _count, count);
+            Volatile.Write(ref _generation, gen);
             for (var i = 0; i < _workers.Length; i++)
                 if (Interlocked.Exchange(ref _sleeping[i], 0) == 1) _wake[i].Release();
-            Work(0);
+            Work(0, gen, job, count);
             var spin = new SpinWait();
-            while (Volatile.Read(ref _remaining) != 0) spin.SpinOnce(-1);
-            _job = null;
+            while (Volatile.Read(ref _done) != count) spin.SpinOnce(-1);
             if (_error is { } e) ExceptionDispatchInfo.Throw(e);
         }
     }
 
-    private void Work(int worker)
+    private void Work(int worker, int gen, IParallelJob job, int count)
     {
-        var job = _job!;
-        int i;
-        while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+        while (true)
         {
+            var v = Volatile.Read(ref _next);
+            if ((int)(v >> 32) != gen) return;           // a later run has begun; this one is over
+            var i = (int)(v & 0xffffffff);
+            if (i >= count) return;
+            if (Interlocked.CompareExchange(ref _next, v + 1, v) != v) continue;
             try { job.Execute(i, worker); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+            Interlocked.Increment(ref _done);
         }
     }
 
@@ -98,8 +106,11 @@ public sealed class KernelThreadPool : IDisposable
         {
             if (!WaitForRun(id, seen)) return;
             seen = Volatile.Read(ref _generation);
-            Work(id + 1);
-            Interlocked.Decrement(ref _remaining);
+            // Read after the generation: Run publishes job and count before it bumps the generation. If a newer
+            // run has replaced them meanwhile, the generation check on every claim turns this pass into a no-op.
+            var job = Volatile.Read(ref _job);
+            var count = Volatile.Read(ref _count);
+            if (job != null) Work(id + 1, seen, job, count);
         }
     }
 

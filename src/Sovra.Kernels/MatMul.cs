@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Sovra.Kernels.Formats;
 using Sovra.Kernels.Simd;
@@ -15,6 +16,7 @@ public sealed unsafe class MatMul : IDisposable
 {
     private readonly KernelThreadPool _pool;
     private readonly RowsJob _rows = new();
+    private readonly QuantJob _quant = new();
     private readonly TileJob _tiles;
     private byte* _act;       // [n][actRowBytes] quantized activations
     private long _actBytes;
@@ -28,6 +30,7 @@ public sealed unsafe class MatMul : IDisposable
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (!KernelDispatch.IsAvailable(path)) throw new PlatformNotSupportedException($"kernel path {path} is not available on this CPU");
+        KernelDispatch.WarmTables();
         _pool = pool;
         Path = path;
         _tiles = new TileJob(pool.Threads);
@@ -41,6 +44,7 @@ public sealed unsafe class MatMul : IDisposable
     public void MatVec(in WeightView w, ReadOnlySpan<float> x, Span<float> y) => MatMat(w, x, 1, y);
 
     /// <summary>Y[n, rows] = X[n, cols] · Wᵀ (prompt processing and batches); X and Y row-major.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MatMat(in WeightView w, ReadOnlySpan<float> x, int n, Span<float> y)
     {
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), "need at least one activation row");
@@ -54,6 +58,7 @@ public sealed unsafe class MatMul : IDisposable
             if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
                 _tiles.Prepare(Path, w, _actRows, n, py);
+                _pool.Run(_tiles.Panel, _tiles.PanelItems);
                 _pool.Run(_tiles, _tiles.Items);
                 return;
             }
@@ -72,6 +77,7 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)
     {
         var rowBytes = Activations.RowBytes(kind, cols);
@@ -88,15 +94,29 @@ public sealed unsafe class MatMul : IDisposable
             _actRows = (ActRow*)NativeMemory.Alloc((nuint)n, (nuint)sizeof(ActRow));
             _actRowsCount = n;
         }
-        for (var t = 0; t < n; t++)
-        {
-            _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
-            Activations.Quantize(kind, x + (long)t * cols, cols, _actRows[t]);
-        }
+        for (var t = 0; t < n; t++) _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
+        _quant.Kind = kind;
+        _quant.X = x;
+        _quant.Cols = cols;
+        _quant.Rows = _actRows;
+        _pool.Run(_quant, n);
     }
 
+    /// <summary>Quantizes activation row <c>index</c>.</summary>
+    private sealed class QuantJob : IParallelJob
+    {
+        public ActivationKind Kind;
+        public float* X;
+        public int Cols;
+        public ActRow* Rows;
+
+        public void Execute(int index, int worker) => Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         NativeMemory.AlignedFree(_act);
         NativeMemory.Free(_actRows);
         _act = null;
@@ -118,6 +138,7 @@ public sealed unsafe class MatMul : IDisposable
         public float* Y;
         public delegate*<byte*, in ActRow, int, float> Dot;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index, int worker)
         {
             var r0 = index * Chunk;

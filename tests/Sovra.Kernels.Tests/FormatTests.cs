@@ -118,6 +118,21 @@ public class FormatTests
     }
 
     [Fact]
+    public void F16_decoding_is_exact_for_every_half_value()
+    {
+        var bytes = new byte[65536 * 2];
+        for (var i = 0; i < 65536; i++) { bytes[2 * i] = (byte)i; bytes[2 * i + 1] = (byte)(i >> 8); }
+        var expected = GgmlReference.Dequantize(GgmlType.F16, bytes, 65536);
+        var actual = new float[65536];
+        QuantFormats.Dequantize(GgmlType.F16, bytes, actual);
+        for (var i = 0; i < 65536; i++)
+        {
+            if (float.IsNaN(expected[i])) { Assert.True(float.IsNaN(actual[i]), $"half {i:x4}"); continue; }
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]), $"half {i:x4}: ggml {expected[i]:R}, ours {actual[i]:R}");
+        }
+    }
+
+    [Fact]
     public void Unsupported_type_is_a_clear_error()
     {
         var e = Assert.Throws<NotSupportedException>(() => QuantFormats.Quantize(GgmlType.IQ2_XS, new float[256], new byte[74]));

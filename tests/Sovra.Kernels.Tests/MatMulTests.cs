@@ -144,6 +144,26 @@ public sealed class MatMulTests : IDisposable
         Assert.Equal(1000 + 9, job.Done); // the first run still did its other nine items
     }
 
+    [Fact]
+    public void Every_item_of_every_run_executes_exactly_once_across_many_short_runs()
+    {
+        var job = new CountingJob();
+        for (var run = 0; run < 3000; run++)
+        {
+            var count = 1 + run % 7;
+            Array.Clear(job.Hits);
+            _pool.Run(job, count);
+            for (var i = 0; i < job.Hits.Length; i++) Assert.Equal(i < count ? 1 : 0, job.Hits[i]);
+        }
+    }
+
+    private sealed class CountingJob : IParallelJob
+    {
+        public readonly int[] Hits = new int[8];
+
+        public void Execute(int index, int worker) => Interlocked.Increment(ref Hits[index]);
+    }
+
     private sealed class FailingJob : IParallelJob
     {
         public int FailAt = 7;

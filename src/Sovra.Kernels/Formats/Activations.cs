@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Sovra.Kernels.Formats;
 
@@ -66,6 +67,7 @@ internal static unsafe class Activations
     }
 
     /// <summary>Quantizes one row of <paramref name="cols"/> floats into <paramref name="r"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Quantize(ActivationKind kind, float* x, int cols, in ActRow r)
     {
         switch (kind)
@@ -80,10 +82,16 @@ internal static unsafe class Activations
                 for (var i = 0; i < cols; i++) r.F[i] = Fp.RoundToBf16(x[i]);
                 break;
             case ActivationKind.Q8_0 or ActivationKind.Q8_1:
-                for (var b = 0; b < cols / 32; b++) QuantizeQ8Block(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
+                if (Vector256.IsHardwareAccelerated)
+                    for (var b = 0; b < cols / 32; b++) QuantizeQ8BlockVector(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
+                else
+                    for (var b = 0; b < cols / 32; b++) QuantizeQ8Block(x + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
                 break;
             case ActivationKind.Q8_K:
-                for (var b = 0; b < cols / 256; b++) QuantizeQ8KBlock(x + 256 * b, r.Q + 256 * b, out r.D[b], r.BSums + 16 * b);
+                if (Vector256.IsHardwareAccelerated)
+                    for (var b = 0; b < cols / 256; b++) QuantizeQ8KBlockVector(x + 256 * b, r.Q + 256 * b, out r.D[b], r.BSums + 16 * b);
+                else
+                    for (var b = 0; b < cols / 256; b++) QuantizeQ8KBlock(x + 256 * b, r.Q + 256 * b, out r.D[b], r.BSums + 16 * b);
                 break;
         }
     }
@@ -107,7 +115,81 @@ internal static unsafe class Activations
         s = Fp.RoundToHalf(sum * dd);
     }
 
+    /// <summary>Round half away from zero (C's roundf), exactly: the fraction x − trunc(x) is exact in float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> RoundAway(Vector256<float> v)
+    {
+        var t = Vector256.Truncate(v);
+        var frac = Vector256.Abs(v - t);
+        var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(frac, Vector256.Create(0.5f)),
+            Vector256.CopySign(Vector256<float>.One, v), Vector256<float>.Zero);
+        return Vector256.ConvertToInt32(t + step);
+    }
+
+    /// <summary><see cref="QuantizeQ8Block"/> with Vector256: the same values, bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void QuantizeQ8BlockVector(float* x, sbyte* q, out float d, out float s)
+    {
+        var v0 = Vector256.Load(x);
+        var v1 = Vector256.Load(x + 8);
+        var v2 = Vector256.Load(x + 16);
+        var v3 = Vector256.Load(x + 24);
+        var m = Vector256.Max(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3)));
+        var amax = 0f;
+        for (var j = 0; j < 8; j++) amax = MathF.Max(amax, m[j]);
+        var dd = amax / 127f;
+        var id = Vector256.Create(dd != 0 ? 1f / dd : 0f);
+        var i0 = RoundAway(v0 * id);
+        var i1 = RoundAway(v1 * id);
+        var i2 = RoundAway(v2 * id);
+        var i3 = RoundAway(v3 * id);
+        var sum = Vector256.Sum(i0 + i1 + i2 + i3);
+        var w01 = Vector256.Narrow(i0, i1);
+        var w23 = Vector256.Narrow(i2, i3);
+        // Narrow works lane-wise in order, so the bytes come out as 0..31.
+        Vector256.Narrow(w01, w23).Store(q);
+        d = Fp.RoundToHalf(dd);
+        s = Fp.RoundToHalf(sum * dd);
+    }
+
+    /// <summary><see cref="QuantizeQ8KBlock"/> with Vector256: the same values, bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void QuantizeQ8KBlockVector(float* x, sbyte* q, out float d, short* bsums)
+    {
+        Vector256<float> vmax = Vector256.Create(float.MinValue), vmin = Vector256.Create(float.MaxValue);
+        for (var j = 0; j < 256; j += 8)
+        {
+            var v = Vector256.Load(x + j);
+            vmax = Vector256.Max(vmax, v);
+            vmin = Vector256.Min(vmin, v);
+        }
+        float hi = float.MinValue, lo = float.MaxValue;
+        for (var j = 0; j < 8; j++) { hi = MathF.Max(hi, vmax[j]); lo = MathF.Min(lo, vmin[j]); }
+        if (hi == -lo || hi == 0 && lo == 0)
+        {
+            // Equal magnitudes: ggml keeps the first one met, which only a scan finds.
+            QuantizeQ8KBlock(x, q, out d, bsums);
+            return;
+        }
+        var max = -lo > hi ? lo : hi;
+        var iscale = -127f / max;
+        var sv = Vector256.Create(iscale);
+        var top = Vector256.Create(127);
+        for (var j = 0; j < 256; j += 32)
+        {
+            var i0 = Vector256.Min(top, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + j) * sv)));
+            var i1 = Vector256.Min(top, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + j + 8) * sv)));
+            var i2 = Vector256.Min(top, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + j + 16) * sv)));
+            var i3 = Vector256.Min(top, Vector256.ConvertToInt32(Vector256.Round(Vector256.Load(x + j + 24) * sv)));
+            bsums[j / 16] = (short)Vector256.Sum(i0 + i1);
+            bsums[j / 16 + 1] = (short)Vector256.Sum(i2 + i3);
+            Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).Store(q + j);
+        }
+        d = 1 / iscale;
+    }
+
     /// <summary>ggml's quantize_row_q8_K: the signed value of largest magnitude maps to -127; float scale; sums of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void QuantizeQ8KBlock(float* x, sbyte* q, out float d, short* bsums)
     {
         float amax = 0, max = 0;

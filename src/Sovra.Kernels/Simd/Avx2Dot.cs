@@ -41,6 +41,7 @@ internal static unsafe class Avx2Dot
         return Avx2.CompareEqual(probe, Vector256<byte>.AllBitsSet);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(byte* w, in ActRow a, int n)
     {
         var p = (float*)w;
@@ -73,6 +74,7 @@ internal static unsafe class Avx2Dot
         return Avx.Or(r, sign.AsSingle());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -90,6 +92,7 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Bf16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -106,6 +109,7 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -117,6 +121,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -129,6 +134,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_1(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -142,6 +148,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc) + mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_0(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -156,6 +163,7 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_1(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -171,32 +179,34 @@ internal static unsafe class Avx2Dot
         return Vector256.Sum(acc) + mins;
     }
 
-    /// <summary>Σ over sub-blocks of m·(sum of the sub-block's activations), from the Q8_K sums of 16.</summary>
+    /// <summary>Σ m_j·(bs[2j] + bs[2j+1]) for eight unpacked mins.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int KMins(byte* scales, short* bs)
+    internal static int KMinsUnpacked(ulong m, short* bs)
     {
-        var s = 0;
-        for (var j = 0; j < 8; j++)
-        {
-            KScales.Get(scales, j, out _, out var m);
-            s += m * (bs[2 * j] + bs[2 * j + 1]);
-        }
-        return s;
+        // (m0,m0,m1,m1,...) · bs as one vpmaddwd, then a horizontal sum.
+        var mins = Vector128.CreateScalarUnsafe(m).AsByte();
+        var dup = Sse2.UnpackLow(mins, mins);
+        var m16 = Avx2.ConvertToVector256Int16(dup);
+        return Vector256.Sum(Avx2.MultiplyAddAdjacent(m16, Avx.LoadVector256(bs)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
         var mins = 0f;
         var mask = Vector256.Create((byte)0x0F);
+        sbyte* xq = a.Q;
+        float* xd = a.D;
+        short* xb = a.BSums;
         for (var b = 0; b < nb; b++, w += Q4_KBlock.Bytes)
         {
-            var x = a.Q + 256 * b;
+            var x = xq + 256 * b;
+            KScales.Unpack(w + 4, out var scales, out var mn);
             Vector256<int> isum = default;
             for (var c = 0; c < 4; c++)
             {
-                KScales.Get(w + 4, 2 * c, out var sc1, out _);
-                KScales.Get(w + 4, 2 * c + 1, out var sc2, out _);
+                int sc1 = (int)(scales >> (16 * c)) & 0xFF, sc2 = (int)(scales >> (16 * c + 8)) & 0xFF;
                 var q = Avx.LoadVector256(w + 16 + 32 * c);
                 var lo = Avx2.And(q, mask);
                 var hi = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
@@ -205,11 +215,12 @@ internal static unsafe class Avx2Dot
             }
             var dx = a.D[b];
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
-            mins += dx * Fp.LoadHalf(w + 2) * KMins(w + 4, a.BSums + 16 * b);
+            mins += dx * Fp.LoadHalf(w + 2) * KMinsUnpacked(mn, xb + 16 * b);
         }
         return Vector256.Sum(acc) - mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
@@ -220,11 +231,11 @@ internal static unsafe class Avx2Dot
         {
             var x = a.Q + 256 * b;
             var qh = Avx.LoadVector256(w + 16).AsUInt16();
+            KScales.Unpack(w + 4, out var scales, out var mn);
             Vector256<int> isum = default;
             for (var c = 0; c < 4; c++)
             {
-                KScales.Get(w + 4, 2 * c, out var sc1, out _);
-                KScales.Get(w + 4, 2 * c + 1, out var sc2, out _);
+                int sc1 = (int)(scales >> (16 * c)) & 0xFF, sc2 = (int)(scales >> (16 * c + 8)) & 0xFF;
                 var q = Avx.LoadVector256(w + 48 + 32 * c);
                 var h1 = Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(qh, 2 * c), bit), 4).AsByte();
                 var h2 = Avx2.ShiftLeftLogical(Avx2.And(Vector256.ShiftRightLogical(qh, 2 * c + 1), bit), 4).AsByte();
@@ -235,7 +246,7 @@ internal static unsafe class Avx2Dot
             }
             var dx = a.D[b];
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
-            mins += dx * Fp.LoadHalf(w + 2) * KMins(w + 4, a.BSums + 16 * b);
+            mins += dx * Fp.LoadHalf(w + 2) * KMinsUnpacked(mn, a.BSums + 16 * b);
         }
         return Vector256.Sum(acc) - mins;
     }
@@ -244,11 +255,11 @@ internal static unsafe class Avx2Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Q6Offset(sbyte* sc, short* bs)
     {
-        var s = 0;
-        for (var g = 0; g < 16; g++) s += sc[g] * bs[g];
-        return 32 * s;
+        var s16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc));
+        return 32 * Vector256.Sum(Avx2.MultiplyAddAdjacent(s16, Avx.LoadVector256(bs)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;

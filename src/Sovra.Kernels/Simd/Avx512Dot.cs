@@ -21,8 +21,14 @@ internal static unsafe class Avx512Dot
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scales2(float s0, float s1) => Vector512.Create(Vector256.Create(s0), Vector256.Create(s1));
+    private static Vector512<float> Scales2(float s0, float s1) => Join(Vector256.Create(s0), Vector256.Create(s1));
 
+    /// <summary>[lo, hi] without the false dependency on the previous iteration's register that Vector512.Create(lo, hi) compiles to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<T> Join<T>(Vector256<T> lo, Vector256<T> hi) =>
+        Avx512F.InsertVector256(lo.AsUInt64().ToVector512Unsafe(), hi.AsUInt64(), 1).As<ulong, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(byte* w, in ActRow a, int n)
     {
         var p = (float*)w;
@@ -54,6 +60,7 @@ internal static unsafe class Avx512Dot
         return r | sign.AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -70,13 +77,14 @@ internal static unsafe class Avx512Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
         var b = 0;
         for (; b + 2 <= nb; b += 2, w += 2 * Q8_0Block.Bytes)
         {
-            var q = Vector512.Create(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + 36)));
+            var q = Join(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + 36)));
             var p = DotI8(q, Vector512.Load(a.Q + 32 * b));
             var s = Scales2(Fp.LoadHalf(w) * a.D[b], Fp.LoadHalf(w + 34) * a.D[b + 1]);
             acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), s, acc);
@@ -86,6 +94,7 @@ internal static unsafe class Avx512Dot
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
@@ -93,7 +102,7 @@ internal static unsafe class Avx512Dot
         var b = 0;
         for (; b + 2 <= nb; b += 2, w += 2 * Q4_0Block.Bytes)
         {
-            var q = (Vector512.Create(Avx2Dot.Nibbles(w + 2), Avx2Dot.Nibbles(w + 20)) - eight).AsSByte();
+            var q = (Join(Avx2Dot.Nibbles(w + 2), Avx2Dot.Nibbles(w + 20)) - eight).AsSByte();
             var p = DotI8(q, Vector512.Load(a.Q + 32 * b));
             var s = Scales2(Fp.LoadHalf(w) * a.D[b], Fp.LoadHalf(w + 18) * a.D[b + 1]);
             acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), s, acc);
@@ -103,31 +112,7 @@ internal static unsafe class Avx512Dot
         return sum;
     }
 
-    public static float Q4_K(byte* w, in ActRow a, int nb)
-    {
-        Vector512<float> acc = default;
-        var mins = 0f;
-        var mask = Vector512.Create((byte)0x0F);
-        for (var b = 0; b < nb; b++, w += Q4_KBlock.Bytes)
-        {
-            var x = a.Q + 256 * b;
-            Vector512<int> isum = default;
-            for (var c = 0; c < 4; c++)
-            {
-                KScales.Get(w + 4, 2 * c, out var sc1, out _);
-                KScales.Get(w + 4, 2 * c + 1, out var sc2, out _);
-                var q = Vector256.Load(w + 16 + 32 * c);
-                var v = Vector512.Create(q, Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte()) & mask;
-                var scale = Vector512.Create(Vector256.Create((short)sc1), Vector256.Create((short)sc2));
-                isum += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(v, Vector512.Load(x + 64 * c)), scale);
-            }
-            var dx = a.D[b];
-            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(isum), Vector512.Create(dx * Fp.LoadHalf(w)), acc);
-            mins += dx * Fp.LoadHalf(w + 2) * Avx2Dot.KMins(w + 4, a.BSums + 16 * b);
-        }
-        return Vector512.Sum(acc) - mins;
-    }
-
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
         Vector512<float> acc = default;
@@ -138,15 +123,15 @@ internal static unsafe class Avx512Dot
         {
             var x = a.Q + 256 * b;
             var sc = (sbyte*)(w + 192);
-            var scales = Vector512.Create(Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc)), Vector256<short>.Zero);
+            var scales = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc)).ToVector512();
             Vector512<int> isum = default;
             for (var h = 0; h < 2; h++)
             {
                 var ql = Vector512.Load(w + 64 * h);
                 var qh = Vector256.Load(w + 128 + 32 * h);
                 // Values 128h + 0..63 (k = 0, 1), then 128h + 64..127 (k = 2, 3).
-                var qh01 = Vector512.Create(qh, Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte());
-                var qh23 = Vector512.Create(Avx2.ShiftRightLogical(qh.AsUInt16(), 4).AsByte(), Avx2.ShiftRightLogical(qh.AsUInt16(), 6).AsByte());
+                var qh01 = Join(qh, Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte());
+                var qh23 = Join(Avx2.ShiftRightLogical(qh.AsUInt16(), 4).AsByte(), Avx2.ShiftRightLogical(qh.AsUInt16(), 6).AsByte());
                 var q01 = (ql & mask) | ((qh01 & two).AsUInt16() << 4).AsByte();
                 var q23 = ((ql.AsUInt16() >> 4).AsByte() & mask) | ((qh23 & two).AsUInt16() << 4).AsByte();
                 var s01 = Avx512BW.PermuteVar32x16(scales, idx0 + Vector512.Create((short)(8 * h)));

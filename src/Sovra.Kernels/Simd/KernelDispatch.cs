@@ -22,8 +22,20 @@ public static unsafe class KernelDispatch
         Avx512F.IsSupported && Avx512BW.IsSupported && Avx512F.VL.IsSupported && Fma.IsSupported &&
         Environment.GetEnvironmentVariable("DOTNET_EnableAVX512F") != "0";
 
+    /// <summary>
+    /// Runs the static initialisers of the tables the kernels read (the F16 table, the Q5 bit table) before any
+    /// kernel is compiled: the kernels are compiled fully optimised on first call, and a class still needing its
+    /// initialiser then costs an init check (and register spills) inside every inner loop.
+    /// </summary>
+    internal static void WarmTables()
+    {
+        _ = Fp.HalfTable;
+        V128Dot.Warm();
+    }
+
     private static KernelPath Detect()
     {
+        WarmTables();
         if (Avx512Available) return KernelPath.Avx512;
         if (Avx2Dot.IsSupported) return KernelPath.Avx2;
         if (V128Dot.IsSupported) return KernelPath.Vector128;
@@ -65,7 +77,6 @@ public static unsafe class KernelDispatch
         GgmlType.F16 => &Avx512Dot.F16,
         GgmlType.Q8_0 => &Avx512Dot.Q8_0,
         GgmlType.Q4_0 => &Avx512Dot.Q4_0,
-        GgmlType.Q4_K => &Avx512Dot.Q4_K,
         GgmlType.Q6_K => &Avx512Dot.Q6_K,
         _ => null,
     };

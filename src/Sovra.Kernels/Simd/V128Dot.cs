@@ -27,6 +27,8 @@ internal static unsafe class V128Dot
     private static Vector128<int> Dot32(Vector128<sbyte> w0, Vector128<sbyte> w1, sbyte* x) =>
         Dot16(w0, Vector128.Load(x)) + Dot16(w1, Vector128.Load(x + 16));
 
+    internal static void Warm() => _ = FifthBitTable.Length;
+
     // Byte value → eight bytes, 0x10 where its bit is set: the fifth bit of Q5_0 / Q5_1 values.
     private static readonly ulong[] FifthBitTable = BuildFifthBitTable();
 
@@ -50,6 +52,7 @@ internal static unsafe class V128Dot
         hi = Vector128.Create(t[(qh >> 16) & 0xFF], t[qh >> 24]).AsSByte();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F32(byte* w, in ActRow a, int n)
     {
         var p = (float*)w;
@@ -78,6 +81,7 @@ internal static unsafe class V128Dot
         return r | sign.AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -94,6 +98,7 @@ internal static unsafe class V128Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Bf16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
@@ -110,6 +115,7 @@ internal static unsafe class V128Dot
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
         Vector128<float> acc = default;
@@ -130,6 +136,7 @@ internal static unsafe class V128Dot
         hi = Vector128.ShiftRightLogical(q, 4).AsSByte();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_0(byte* w, in ActRow a, int nb)
     {
         Vector128<float> acc = default;
@@ -143,6 +150,7 @@ internal static unsafe class V128Dot
         return Vector128.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_1(byte* w, in ActRow a, int nb)
     {
         Vector128<float> acc = default;
@@ -157,6 +165,7 @@ internal static unsafe class V128Dot
         return Vector128.Sum(acc) + mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_0(byte* w, in ActRow a, int nb)
     {
         Vector128<float> acc = default;
@@ -171,6 +180,7 @@ internal static unsafe class V128Dot
         return Vector128.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_1(byte* w, in ActRow a, int nb)
     {
         Vector128<float> acc = default;
@@ -186,6 +196,7 @@ internal static unsafe class V128Dot
         return Vector128.Sum(acc) + mins;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
         var sum = 0f;
@@ -205,11 +216,12 @@ internal static unsafe class V128Dot
                 isum += lo * sc1 + hi * sc2;
             }
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * Avx2Dot.KMins(w + 4, a.BSums + 16 * b);
+            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * KScales.MinSum(w + 4, a.BSums + 16 * b);
         }
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, in ActRow a, int nb)
     {
         var sum = 0f;
@@ -234,11 +246,12 @@ internal static unsafe class V128Dot
                 isum += Dot32(l0.AsSByte(), l1.AsSByte(), x + 64 * c) * sc1 + Dot32(h0.AsSByte(), h1.AsSByte(), x + 64 * c + 32) * sc2;
             }
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * Avx2Dot.KMins(w + 4, a.BSums + 16 * b);
+            sum += dx * Fp.LoadHalf(w) * Vector128.Sum(isum) - dx * Fp.LoadHalf(w + 2) * KScales.MinSum(w + 4, a.BSums + 16 * b);
         }
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
         var sum = 0f;
@@ -261,7 +274,7 @@ internal static unsafe class V128Dot
                         var g = 8 * h + 2 * k + half;
                         isum += sc[g] * Vector128.Sum(Dot16(q.AsSByte(), Vector128.Load(x + 16 * g)));
                     }
-            sum += a.D[b] * Fp.LoadHalf(w + 208) * (isum - Avx2Dot.Q6Offset(sc, a.BSums + 16 * b));
+            sum += a.D[b] * Fp.LoadHalf(w + 208) * (isum - Q6_KBlock.Offset(sc, a.BSums + 16 * b));
         }
         return sum;
     }

@@ -34,6 +34,18 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     private int _rows, _cols, _n, _groups, _groupSize, _lanes, _tokenGroups;
     private long _pxBytes, _dxOffset, _sxOffset, _bxOffset, _panelGroupBytes, _unpackedRowBytes;
     private float* _y;
+    private ActRow* _acts;
+
+    /// <summary>The transposition, one item per token group; run it (on the pool) after Prepare and before the product.</summary>
+    public IParallelJob Panel => _panelJob ??= new PanelJob(this);
+    private PanelJob? _panelJob;
+
+    public int PanelItems => _tokenGroups;
+
+    private sealed class PanelJob(TileJob owner) : IParallelJob
+    {
+        public void Execute(int index, int worker) => owner.BuildPanelGroup(index);
+    }
 
     public TileJob(int threads)
     {
@@ -44,8 +56,13 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     public int Items { get; private set; }
 
     public bool Supports(KernelPath path, GgmlType type) =>
-        TileUnpack.Supports(type) && (path == KernelPath.Avx512 || (path == KernelPath.Avx2 && Avx2.IsSupported));
+        (TileUnpack.Supports(type) || IsFloat(type)) && (path == KernelPath.Avx512 || (path == KernelPath.Avx2 && Avx2Dot.IsSupported));
 
+    private static bool IsFloat(GgmlType type) => type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
+
+    private bool _float;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Prepare(KernelPath path, in WeightView w, ActRow* acts, int n, float* y)
     {
         _path = path;
@@ -57,27 +74,30 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         _cols = w.Cols;
         _n = n;
         _y = y;
-        _groupSize = TileUnpack.Group(w.Type);
+        _float = IsFloat(w.Type);
+        _groupSize = _float ? 1 : TileUnpack.Group(w.Type);
         _groups = _cols / _groupSize;
         _lanes = path == KernelPath.Avx512 ? 16 : 8;
         var pairs = path == KernelPath.Avx512 ? 2 : 1; // token groups per register tile
         _tokenGroups = (n + _lanes - 1) / _lanes;
         _tokenGroups = (_tokenGroups + pairs - 1) / pairs * pairs;
 
-        _pxBytes = (long)_cols / 2 * _lanes * 4;
+        // Float formats: [cols][lane] floats and nothing else; integer formats: [cols/2][lane] int16 pairs + scales.
+        _pxBytes = _float ? (long)_cols * _lanes * 4 : (long)_cols / 2 * _lanes * 4;
         _dxOffset = _pxBytes;
         _sxOffset = _dxOffset + (long)_groups * _lanes * 4;
         _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
-        _panelGroupBytes = _bxOffset + (long)_groups * 4 * _lanes * 4;
+        _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
         EnsurePanel(_panelGroupBytes * _tokenGroups);
-        BuildPanel(acts);
+        _acts = acts;
 
-        _unpackedRowBytes = Align(2L * _cols) + 3 * Align(4L * _groups * 4);
+        _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
         Items = (_rows + RowBlock - 1) / RowBlock;
     }
 
     private static long Align(long v) => (v + 63) & ~63L;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void EnsurePanel(long bytes)
     {
         if (bytes <= _panelBytes) return;
@@ -86,20 +106,32 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         _panelBytes = bytes;
     }
 
-    /// <summary>Transposes the quantized activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
-    private void BuildPanel(ActRow* acts)
+    /// <summary>Transposes token group <paramref name="g"/>'s activations to [k/2][lane] int16 pairs plus per-lane scales and sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void BuildPanelGroup(int g)
     {
-        new Span<byte>(_panel, checked((int)(_panelGroupBytes * _tokenGroups))).Clear();
+        var p = _panel + g * _panelGroupBytes;
+        new Span<byte>(p, checked((int)_panelGroupBytes)).Clear();
         var subPairs = _groupSize == 256;
-        for (var t = 0; t < _n; t++)
+        var end = Math.Min(_n, (g + 1) * _lanes);
+        for (var t = g * _lanes; t < end; t++)
         {
-            var g = t / _lanes;
-            var lane = t % _lanes;
-            var p = _panel + g * _panelGroupBytes;
+            var lane = t - g * _lanes;
+            var acts = _acts;
+            if (_float)
+            {
+                var pf = (float*)p + lane;
+                var xf = acts[t].F;
+                for (var k = 0; k < _cols; k++) pf[k * _lanes] = xf[k];
+                continue;
+            }
             var px = (int*)p + lane;
-            var q = acts[t].Q;
+            var q = (ushort*)acts[t].Q; // two int8 values → one int16 pair per 32-bit lane slot
             for (var kp = 0; kp < _cols / 2; kp++)
-                px[kp * _lanes] = (ushort)(short)q[2 * kp] | ((short)q[2 * kp + 1] << 16);
+            {
+                var two = q[kp];
+                px[kp * _lanes] = (ushort)(short)(sbyte)two | ((sbyte)(two >> 8) << 16);
+            }
             var dx = (float*)(p + _dxOffset) + lane;
             for (var b = 0; b < _groups; b++) dx[b * _lanes] = acts[t].D[b];
             if (_mins == MinKind.Affine)
@@ -135,6 +167,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         };
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index, int worker)
     {
         var need = _unpackedRowBytes * RowBlock;
@@ -147,6 +180,11 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         var scratch = _scratch[worker];
         var r0 = index * RowBlock;
         var count = Math.Min(RowBlock, _rows - r0);
+        if (_float)
+        {
+            ExecuteFloat(r0, count, scratch);
+            return;
+        }
         for (var i = 0; i < count; i++) TileUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, RowAt(scratch, i));
 
         var rows = stackalloc UnpackedRow[R];
@@ -175,10 +213,110 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         }
     }
 
+    /// <summary>Float formats: rows decoded to float (F32 read in place), then 4 rows × 32 (or 8) tokens of FMAs.</summary>
+    private void ExecuteFloat(int r0, int count, byte* scratch)
+    {
+        var rows = stackalloc float*[R];
+        var decoded = stackalloc float*[RowBlock];
+        for (var i = 0; i < count; i++)
+        {
+            var src = _w + (r0 + i) * _rowBytes;
+            var dst = (float*)(scratch + i * _unpackedRowBytes);
+            decoded[i] = _type == GgmlType.F32 ? (float*)src : dst;
+            if (_type == GgmlType.F16) DecodeF16(src, dst, _cols);
+            else if (_type == GgmlType.BF16) DecodeBf16(src, dst, _cols);
+        }
+        var out_ = stackalloc float[R * 32];
+        var pairs = _path == KernelPath.Avx512 ? 2 : 1;
+        for (var tg = 0; tg < _tokenGroups; tg += pairs)
+        {
+            var panel = _panel + tg * _panelGroupBytes;
+            for (var rt = 0; rt < count; rt += R)
+            {
+                for (var i = 0; i < R; i++) rows[i] = decoded[Math.Min(rt + i, count - 1)];
+                if (_path == KernelPath.Avx512) MicroF512(rows, (float*)panel, (float*)(panel + _panelGroupBytes), out_);
+                else MicroF256(rows, (float*)panel, out_);
+                var width = pairs * _lanes;
+                for (var i = 0; i < R && rt + i < count; i++)
+                {
+                    var r = r0 + rt + i;
+                    for (var l = 0; l < width; l++)
+                    {
+                        var t = tg * _lanes + l;
+                        if (t < _n) _y[(long)t * _rows + r] = out_[i * 32 + l];
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecodeF16(byte* src, float* dst, int n)
+    {
+        var h = (ushort*)src;
+        var i = 0;
+        if (_path == KernelPath.Avx512)
+            for (; i + 16 <= n; i += 16) Avx512Dot.HalfToFloat(Vector256.Load(h + i)).Store(dst + i);
+        for (; i + 8 <= n; i += 8) Avx2Dot.HalfToFloat(Vector128.Load(h + i)).Store(dst + i);
+        for (; i < n; i++) dst[i] = Fp.HalfTable[h[i]];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecodeBf16(byte* src, float* dst, int n)
+    {
+        var h = (ushort*)src;
+        var i = 0;
+        for (; i + 8 <= n; i += 8) (Vector256.WidenLower(Vector128.Load(h + i).ToVector256()).AsUInt32() << 16).AsSingle().Store(dst + i);
+        for (; i < n; i++) dst[i] = Fp.Bf16ToFloat(h[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MicroF512(float** rows, float* px0, float* px1, float* out_)
+    {
+        const int L = 16;
+        float* w0 = rows[0], w1 = rows[1], w2 = rows[2], w3 = rows[3];
+        Vector512<float> f00 = default, f01 = default, f10 = default, f11 = default, f20 = default, f21 = default, f30 = default, f31 = default;
+        for (var k = 0; k < _cols; k++)
+        {
+            var x0 = Vector512.Load(px0 + k * L);
+            var x1 = Vector512.Load(px1 + k * L);
+            var b = Vector512.Create(w0[k]);
+            f00 = Avx512F.FusedMultiplyAdd(b, x0, f00); f01 = Avx512F.FusedMultiplyAdd(b, x1, f01);
+            b = Vector512.Create(w1[k]);
+            f10 = Avx512F.FusedMultiplyAdd(b, x0, f10); f11 = Avx512F.FusedMultiplyAdd(b, x1, f11);
+            b = Vector512.Create(w2[k]);
+            f20 = Avx512F.FusedMultiplyAdd(b, x0, f20); f21 = Avx512F.FusedMultiplyAdd(b, x1, f21);
+            b = Vector512.Create(w3[k]);
+            f30 = Avx512F.FusedMultiplyAdd(b, x0, f30); f31 = Avx512F.FusedMultiplyAdd(b, x1, f31);
+        }
+        f00.Store(out_); f01.Store(out_ + 16);
+        f10.Store(out_ + 32); f11.Store(out_ + 48);
+        f20.Store(out_ + 64); f21.Store(out_ + 80);
+        f30.Store(out_ + 96); f31.Store(out_ + 112);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MicroF256(float** rows, float* px, float* out_)
+    {
+        const int L = 8;
+        float* w0 = rows[0], w1 = rows[1], w2 = rows[2], w3 = rows[3];
+        Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
+        for (var k = 0; k < _cols; k++)
+        {
+            var x = Avx.LoadVector256(px + k * L);
+            f0 = Fma.MultiplyAdd(Vector256.Create(w0[k]), x, f0);
+            f1 = Fma.MultiplyAdd(Vector256.Create(w1[k]), x, f1);
+            f2 = Fma.MultiplyAdd(Vector256.Create(w2[k]), x, f2);
+            f3 = Fma.MultiplyAdd(Vector256.Create(w3[k]), x, f3);
+        }
+        f0.Store(out_); f1.Store(out_ + 32); f2.Store(out_ + 64); f3.Store(out_ + 96);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Bcast512(short* w, int kp) => Vector512.Create(*(int*)(w + 2 * kp));
 
     /// <summary>4 rows × 2 token groups of 16: out[row·32 + lane].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Micro512(UnpackedRow* rows, byte* panel, float* out_)
     {
         const int L = 16;
@@ -271,6 +409,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
     }
 
     /// <summary>4 rows × 1 token group of 8 (AVX2): out[row·32 + lane].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Micro256(UnpackedRow* rows, byte* panel, float* out_)
     {
         const int L = 8;
@@ -325,6 +464,7 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), dx * Vector256.Create(-rows[r].Mw[g]), f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Dispose()
     {
         for (var i = 0; i < _scratch.Length; i++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Sovra.Gguf;
 using Sovra.Kernels.Formats;
@@ -34,6 +35,7 @@ internal static unsafe class TileUnpack
         _ => MinKind.None,
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unpack(GgmlType type, byte* src, int cols, in UnpackedRow r)
     {
         switch (type)
@@ -156,6 +158,7 @@ internal static unsafe class TileUnpack
     }
 
     /// <summary>16 packed bytes → 32 int16 values (low nibbles, then high nibbles) minus <paramref name="offset"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Nibbles16(byte* qs, short* dst, Vector256<short> offset)
     {
         var q = Vector128.Load(qs);

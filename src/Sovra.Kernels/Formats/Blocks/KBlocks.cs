@@ -24,6 +24,27 @@ internal static unsafe class KScales
         }
     }
 
+    /// <summary>All eight scales and all eight mins, one per byte (sub-block j in byte j), in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Unpack(byte* q, out ulong scales, out ulong mins)
+    {
+        uint u0 = *(uint*)q, u1 = *(uint*)(q + 4), u2 = *(uint*)(q + 8);
+        scales = (u0 & 0x3f3f3f3f) | ((ulong)((u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4)) << 32);
+        mins = (u1 & 0x3f3f3f3f) | ((ulong)(((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4)) << 32);
+    }
+
+    /// <summary>Σ m_j·(activation sum of sub-block j), from the Q8_K sums of 16.</summary>
+    public static int MinSum(byte* scales, short* bs)
+    {
+        var s = 0;
+        for (var j = 0; j < 8; j++)
+        {
+            Get(scales, j, out _, out var m);
+            s += m * (bs[2 * j] + bs[2 * j + 1]);
+        }
+        return s;
+    }
+
     public static void Set(byte* q, int* scales, int* mins)
     {
         for (var j = 0; j < 4; j++)
@@ -230,6 +251,14 @@ internal static unsafe class Q6_KBlock
         var low = k < 2 ? ql & 0xF : ql >> 4;
         var high = (block[128 + 32 * h + l] >> (2 * k)) & 3;
         return low | (high << 4);
+    }
+
+    /// <summary>32·Σ sc[g]·(activation sum of group g): the −32 offset folded out of an integer dot.</summary>
+    public static int Offset(sbyte* sc, short* bs)
+    {
+        var s = 0;
+        for (var g = 0; g < 16; g++) s += sc[g] * bs[g];
+        return 32 * s;
     }
 
     public static void DequantizeRow(byte* src, float* y, int nb)
