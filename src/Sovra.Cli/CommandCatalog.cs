@@ -15,5 +15,6 @@ internal static class CommandCatalog
         yield return PullCommand.Create();
         yield return ListCommand.Create();
         yield return RmCommand.Create();
+        yield return TokenizeCommand.Create();
     }
 }

@@ -72,6 +72,14 @@ public sealed class StreamingDecoder
     {
         if (_pending.Count == 0) return;
         var src = _pending.ToArray();
+        if (final && !_tokenizer.IsByteLevel)
+        {
+            // HF's ByteFallback: a run that is not valid UTF-8 becomes one U+FFFD per byte.
+            if (Utf8.IsValid(src)) sb.Append(Encoding.UTF8.GetString(src));
+            else sb.Append('\uFFFD', src.Length);
+            _pending.Clear();
+            return;
+        }
         var dst = new char[src.Length * 2];
         Utf8.ToUtf16(src, dst, out int read, out int written, replaceInvalidSequences: true, isFinalBlock: final);
         sb.Append(dst, 0, written);

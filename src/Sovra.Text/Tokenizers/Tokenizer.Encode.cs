@@ -70,12 +70,7 @@ public sealed partial class Tokenizer
     private void EncodeSegment(Scratch st, ReadOnlySpan<char> segment, bool allowSpecial, List<int> output)
     {
         ReadOnlySpan<char> text = segment;
-        if (_data.Nfc)
-        {
-            var s = segment.ToString();
-            var n = Nfc.Normalize(s);
-            text = n.AsSpan();
-        }
+        if (_data.Nfc && !Nfc.IsQuickYes(segment)) text = Nfc.Normalize(segment.ToString()).AsSpan();
         if (!_byteLevel && (_data.ReplaceSpaces || _data.AddPrefixSpace))
         {
             int len = text.Length + (_data.AddPrefixSpace ? 1 : 0);
@@ -91,16 +86,15 @@ public sealed partial class Tokenizer
             EncodeWords(st, text, output);
             return;
         }
-        // The normalized pass needs a stable copy: EncodeWords reuses the scratch character buffer.
-        var copy = text.ToString();
+        // (EncodeWords does not touch the scratch characters that `text` may live in.)
         int pos = 0;
-        while (_normalizedAdded.Next(copy, pos, allowSpecial, out var tok, out int start, out int end))
+        while (_normalizedAdded.Next(text, pos, allowSpecial, out var tok, out int start, out int end))
         {
-            if (start > pos) EncodeWords(st, copy.AsSpan(pos, start - pos), output);
+            if (start > pos) EncodeWords(st, text[pos..start], output);
             output.Add(tok.Id);
             pos = end;
         }
-        if (pos < copy.Length) EncodeWords(st, copy.AsSpan(pos), output);
+        if (pos < text.Length) EncodeWords(st, text[pos..], output);
     }
 
     private void EncodeWords(Scratch st, ReadOnlySpan<char> text, List<int> output)

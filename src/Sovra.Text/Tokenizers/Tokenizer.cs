@@ -100,8 +100,11 @@ public sealed partial class Tokenizer
                 throw new TokenizerException($"{data.Source}: special token id {id} is outside the vocabulary of {_vocabSize}");
     }
 
-    // In a tokenizer.json, added tokens may also sit in the model vocabulary (Gemma); they remain usable by BPE.
-    private bool IsModelToken(int id) => _types[id] is not (TokenType.Unused);
+    // Which ids BPE may produce. SentencePiece: every piece, as HF keeps Gemma's added tokens in its model
+    // vocabulary. Byte-level: ordinary tokens only; special and added tokens live outside HF's model vocabulary.
+    private bool IsModelToken(int id) => _byteLevel
+        ? _types[id] is TokenType.Normal or TokenType.Byte or TokenType.Unknown
+        : _types[id] is not TokenType.Unused;
 
     /// <summary>Number of ids, including added tokens.</summary>
     public int VocabSize => _vocabSize;

@@ -25,13 +25,16 @@ public static class ReferenceTokenizers
     public sealed record Answer(int[] Ids, string Decoded, string DecodedSkippingSpecial);
 
     /// <summary>Runs tools/reference/scripts/tok-reference.js on the requests, in one node process.</summary>
-    public static Answer[] Hf(string name, IReadOnlyList<Request> requests)
+    public static Answer[] Hf(string name, IReadOnlyList<Request> requests) => HfFile(JsonPath(name), requests);
+
+    /// <summary>As <see cref="Hf"/>, for any tokenizer.json file.</summary>
+    public static Answer[] HfFile(string tokenizerJson, IReadOnlyList<Request> requests)
     {
         var input = new StringBuilder();
         foreach (var r in requests)
             input.Append(JsonSerializer.Serialize(new { t = B64(r.Text), special = r.Special, add = r.Add })).Append('\n');
         var script = Path.Combine(RepoPaths.Reference, "scripts", "tok-reference.js");
-        var result = ExternalProcess.Node(script, [JsonPath(name)], input.ToString(), TimeSpan.FromMinutes(4));
+        var result = ExternalProcess.Node(script, [tokenizerJson], input.ToString(), TimeSpan.FromMinutes(4));
         if (result.ExitCode != 0) throw new InvalidOperationException("tok-reference.js failed: " + result.Stderr);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         if (lines.Length != requests.Count) throw new InvalidOperationException($"tok-reference.js answered {lines.Length} of {requests.Count}");

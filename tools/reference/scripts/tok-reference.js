@@ -16,13 +16,17 @@ const full = Tokenizer.fromString(json);
 let plain = null;
 function plainTokenizer() {
   if (!plain) {
-    // Removing the special tokens would renumber the added tokens after them (HF assigns ids to added tokens
-    // missing from the model vocabulary in order), so each keeps its place under a text no input contains.
+    // Removing the special tokens would renumber the added tokens after them (HF numbers added tokens missing
+    // from the model vocabulary in order, from the vocabulary's size), so each keeps its place under a text no
+    // input contains; one that is also in the model vocabulary is renamed there too, keeping the size.
     const j = JSON.parse(json);
     for (const a of j.added_tokens) {
       if (!a.special) continue;
       const hidden = `\u{F0000}sovra-hidden-${a.id}\u{F0000}`;
-      if (j.model.vocab[a.content] === a.id) j.model.vocab[hidden] = a.id;
+      if (j.model.vocab[a.content] === a.id) {
+        delete j.model.vocab[a.content];
+        j.model.vocab[hidden] = a.id;
+      }
       a.content = hidden;
     }
     plain = Tokenizer.fromString(JSON.stringify(j));
@@ -33,19 +37,25 @@ const b64 = (s) => Buffer.from(s, "utf16le").toString("base64");
 
 async function main() {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
-  const out = [];
+  const requests = [];
   for await (const line of rl) {
     if (!line.trim()) continue;
     const r = JSON.parse(line);
-    const text = Buffer.from(r.t, "base64").toString("utf16le");
-    const tok = r.special ? full : plainTokenizer();
-    const enc = await tok.encode(text, null, { addSpecialTokens: !!r.add });
-    const ids = Array.from(enc.getIds());
-    const dec = await full.decode(ids, false);
-    const skip = await full.decode(ids, true);
-    out.push(JSON.stringify({ ids, dec: b64(dec), skip: b64(skip) }));
-    if (out.length >= 256) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; }
+    requests.push({ text: Buffer.from(r.t, "base64").toString("utf16le"), special: !!r.special, add: !!r.add });
   }
-  if (out.length) process.stdout.write(out.join("\n") + "\n");
+  // Batches run on all cores inside Rust; answers keep the request order.
+  const ids = new Array(requests.length);
+  for (const special of [true, false])
+    for (const add of [true, false]) {
+      const idx = requests.map((r, i) => (r.special === special && r.add === add ? i : -1)).filter((i) => i >= 0);
+      if (idx.length === 0) continue;
+      const tok = special ? full : plainTokenizer();
+      const encs = await tok.encodeBatch(idx.map((i) => requests[i].text), { addSpecialTokens: add });
+      idx.forEach((i, k) => { ids[i] = Array.from(encs[k].getIds()); });
+    }
+  const dec = await full.decodeBatch(ids, false);
+  const skip = await full.decodeBatch(ids, true);
+  const out = requests.map((_, i) => JSON.stringify({ ids: ids[i], dec: b64(dec[i]), skip: b64(skip[i]) }));
+  process.stdout.write(out.join("\n") + "\n");
 }
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Sovra.Text.Tokenizers.Unicode;
 
 /// <summary>
@@ -18,6 +16,7 @@ internal static class Nfc
     private sealed class Data
     {
         public readonly Dictionary<int, byte> Ccc = new();
+        public readonly byte[] BmpCcc = new byte[0x10000];
         public readonly Dictionary<int, int[]> Decomp = new();
         public readonly Dictionary<long, int> Compose = new();
         /// <summary>BMP code points that may change under NFC or affect a neighbour: decomposable, non-zero
@@ -30,21 +29,38 @@ internal static class Nfc
     public static string Normalize(string s)
     {
         if (IsQuickYes(s)) return s;
-        var cps = new List<int>(s.Length + 8);
+        // Work on code points; a decomposition is at most 4 code points per input character (18 in theory
+        // for a few astral characters, handled by growing the buffer).
+        var cps = new int[s.Length * 4 + 16];
+        int n = 0;
         for (int i = 0; i < s.Length;)
         {
             int cp = CharClass.CodePointAt(s, i, out int len);
             i += len;
-            Decompose(cp, cps);
+            n = Decompose(cp, ref cps, n);
         }
-        Reorder(cps);
-        ComposeInPlace(cps);
-        var sb = new StringBuilder(cps.Count + 8);
-        foreach (var cp in cps) sb.Append(char.ConvertFromUtf32(cp is >= 0xD800 and < 0xE000 ? 0xFFFD : cp));
-        return sb.ToString();
+        var span = cps.AsSpan(0, n);
+        Reorder(span);
+        n = ComposeInPlace(span);
+        var chars = new char[n * 2];
+        int o = 0;
+        for (int k = 0; k < n; k++)
+        {
+            int cp = cps[k];
+            if (cp < 0x10000) chars[o++] = (char)(cp is >= 0xD800 and < 0xE000 ? 0xFFFD : cp);
+            else
+            {
+                cp -= 0x10000;
+                chars[o++] = (char)(0xD800 + (cp >> 10));
+                chars[o++] = (char)(0xDC00 + (cp & 0x3FF));
+            }
+        }
+        return new string(chars, 0, o);
     }
 
-    private static bool IsQuickYes(string s)
+    /// <summary>True when NFC certainly leaves <paramref name="s"/> unchanged: no character that decomposes,
+    /// has a non-zero combining class, or can combine with the character before it.</summary>
+    public static bool IsQuickYes(ReadOnlySpan<char> s)
     {
         var d = D;
         for (int i = 0; i < s.Length; i++)
@@ -62,26 +78,34 @@ internal static class Nfc
         return true;
     }
 
-    private static int CccOf(int cp) => D.Ccc.TryGetValue(cp, out var c) ? c : 0;
+    private static int CccOf(int cp) => cp < 0x10000 ? D.BmpCcc[cp] : D.Ccc.TryGetValue(cp, out var c) ? c : 0;
 
-    private static void Decompose(int cp, List<int> into)
+    private static int Decompose(int cp, ref int[] into, int n)
     {
+        if (n + 20 > into.Length) Array.Resize(ref into, into.Length * 2);
         if (cp >= SBase && cp < SBase + SCount)
         {
             int si = cp - SBase;
-            into.Add(LBase + si / NCount);
-            into.Add(VBase + si % NCount / TCount);
-            if (si % TCount != 0) into.Add(TBase + si % TCount);
-            return;
+            into[n++] = LBase + si / NCount;
+            into[n++] = VBase + si % NCount / TCount;
+            if (si % TCount != 0) into[n++] = TBase + si % TCount;
+            return n;
         }
-        if (D.Decomp.TryGetValue(cp, out var full)) into.AddRange(full);
-        else into.Add(cp);
+        if (IsFlagged(cp) && D.Decomp.TryGetValue(cp, out var full))
+        {
+            full.CopyTo(into, n);
+            return n + full.Length;
+        }
+        into[n++] = cp;
+        return n;
     }
 
+    private static bool IsFlagged(int cp) => cp < 0x10000 ? D.BmpMayChange[cp] : D.AstralMayChange.Contains(cp);
+
     // Canonical ordering: a stable sort by combining class of each run of non-starters.
-    private static void Reorder(List<int> cps)
+    private static void Reorder(Span<int> cps)
     {
-        for (int i = 1; i < cps.Count; i++)
+        for (int i = 1; i < cps.Length; i++)
         {
             int c = CccOf(cps[i]);
             if (c == 0) continue;
@@ -96,17 +120,17 @@ internal static class Nfc
         }
     }
 
-    private static void ComposeInPlace(List<int> cps)
+    private static int ComposeInPlace(Span<int> cps)
     {
-        if (cps.Count == 0) return;
+        if (cps.Length == 0) return 0;
         int starterPos = CccOf(cps[0]) == 0 ? 0 : -1;
         int lastCcc = starterPos == 0 ? 0 : 256;
         int w = 1;
-        for (int r = 1; r < cps.Count; r++)
+        for (int r = 1; r < cps.Length; r++)
         {
             int cp = cps[r];
             int ccc = CccOf(cp);
-            if (starterPos >= 0 && (lastCcc < ccc || (lastCcc == 0 && w - 1 == starterPos)))
+            if (starterPos >= 0 && (lastCcc < ccc || (lastCcc == 0 && w - 1 == starterPos)) && IsFlagged(cp))
             {
                 int composed = Pair(cps[starterPos], cp);
                 if (composed >= 0)
@@ -123,7 +147,7 @@ internal static class Nfc
             else lastCcc = ccc;
             cps[w++] = cp;
         }
-        cps.RemoveRange(w, cps.Count - w);
+        return w;
     }
 
     private static int Pair(int a, int b)
@@ -149,7 +173,11 @@ internal static class Nfc
             for (int i = 1; i < f.Length; i++) v[i - 1] = int.Parse(f[i], System.Globalization.NumberStyles.HexNumber);
             switch (f[0])
             {
-                case "C": d.Ccc[v[0]] = (byte)int.Parse(f[2]); Mark(d, v[0]); break;
+                case "C":
+                    d.Ccc[v[0]] = (byte)int.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture);
+                    if (v[0] < 0x10000) d.BmpCcc[v[0]] = d.Ccc[v[0]];
+                    Mark(d, v[0]);
+                    break;
                 case "D": d.Decomp[v[0]] = v[1..]; Mark(d, v[0]); break;
                 case "P": d.Compose[((long)v[0] << 21) | (uint)v[1]] = v[2]; Mark(d, v[1]); break;
             }
