@@ -16,5 +16,6 @@ internal static class CommandCatalog
         yield return ListCommand.Create();
         yield return RmCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return TemplateCommand.Create();
     }
 }

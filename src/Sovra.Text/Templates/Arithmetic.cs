@@ -30,8 +30,17 @@ internal static class Arithmetic
                 return Repeat(it, r, n);
             case "+" when l is StrValue:
                 throw it.Fail($"can only concatenate str (not \"{PyOps.TypeName(r)}\") to str");
-            case "%" when l is StrValue:
-                throw it.Fail("printf-style '%' formatting of strings is not supported; use the format filter or '~'");
+            case "%" when l is StrValue fmt:
+            {
+                // Python's str % args: a tuple spreads, a dict supplies %(name)s, anything else is the one value.
+                var args = r switch
+                {
+                    ListValue { IsTuple: true } t => new CallArgs(t.Items, []),
+                    DictValue d => new CallArgs([], d.Map.Select(kv => new KeyValuePair<string, Value>(PyText.Str(kv.Key), kv.Value)).ToList()),
+                    _ => new CallArgs([r], []),
+                };
+                return it.MakeString(Filters.Printf(it, fmt.S, args));
+            }
         }
         throw it.Fail($"unsupported operand type(s) for {op}: '{PyOps.TypeName(l)}' and '{PyOps.TypeName(r)}'");
     }

@@ -49,3 +49,4 @@ internal sealed record FilterBlockNode(List<FilterExpr> Filters, List<Node> Body
 internal sealed record BreakNode(int Line) : Node(Line);
 internal sealed record ContinueNode(int Line) : Node(Line);
 internal sealed record ScopeNode(List<Node> Body, int Line) : Node(Line);
+internal sealed record WithNode(List<(Target Target, Expr Value)> Assignments, List<Node> Body, int Line) : Node(Line);

@@ -78,4 +78,36 @@ public sealed class ChatRenderRequest
 
     /// <summary>The time strftime_now reports; the current local time when null.</summary>
     public DateTimeOffset? Now { get; init; }
+
+    /// <summary>
+    /// The request for an OpenAI chat-completions body: its "messages" (every field passed through), "tools",
+    /// and "chat_template_kwargs" as <see cref="Variables"/>. Throws ArgumentException naming what is malformed.
+    /// </summary>
+    public static ChatRenderRequest FromOpenAIRequest(JsonElement body, bool addGenerationPrompt = true, string? bosToken = null, string? eosToken = null)
+    {
+        if (body.ValueKind != JsonValueKind.Object) throw new ArgumentException("the request body must be a JSON object", nameof(body));
+        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+            throw new ArgumentException("the request needs a \"messages\" array", nameof(body));
+        JsonElement? tools = null;
+        if (body.TryGetProperty("tools", out var t) && t.ValueKind != JsonValueKind.Null)
+        {
+            if (t.ValueKind != JsonValueKind.Array) throw new ArgumentException("\"tools\" must be an array", nameof(body));
+            tools = t.Clone();
+        }
+        var variables = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        if (body.TryGetProperty("chat_template_kwargs", out var kw) && kw.ValueKind != JsonValueKind.Null)
+        {
+            if (kw.ValueKind != JsonValueKind.Object) throw new ArgumentException("\"chat_template_kwargs\" must be an object", nameof(body));
+            foreach (var p in kw.EnumerateObject()) variables[p.Name] = p.Value.Clone();
+        }
+        return new ChatRenderRequest
+        {
+            Messages = ChatMessage.ListFromJson(messages),
+            Tools = tools,
+            AddGenerationPrompt = addGenerationPrompt,
+            BosToken = bosToken,
+            EosToken = eosToken,
+            Variables = variables,
+        };
+    }
 }

@@ -39,7 +39,10 @@ public sealed class ChatTemplate
     }
 
     /// <summary>Renders a conversation to the prompt text; throws a <see cref="TemplateException"/> subtype on failure.</summary>
-    public string Render(ChatRenderRequest request)
+    public string Render(ChatRenderRequest request) => Render(request, out _);
+
+    /// <summary>As <see cref="Render(ChatRenderRequest)"/>, also reporting the evaluation steps used (see <see cref="TemplateLimits.MaxSteps"/>).</summary>
+    internal string Render(ChatRenderRequest request, out long steps)
     {
         ArgumentNullException.ThrowIfNull(request);
         var vars = new Dictionary<string, Value>(StringComparer.Ordinal)
@@ -53,7 +56,10 @@ public sealed class ChatTemplate
         if (request.EosToken != null) vars["eos_token"] = StrValue.Of(request.EosToken);
         if (request.Variables != null)
             foreach (var (k, v) in request.Variables) vars[k] = PyJson.FromJson(v);
-        return RenderVariables(vars, request.Now ?? DateTimeOffset.Now);
+        var interpreter = new Interpreter(Limits, vars, request.Now ?? DateTimeOffset.Now);
+        var text = interpreter.Render(_body);
+        steps = interpreter.Steps;
+        return text;
     }
 
     /// <summary>

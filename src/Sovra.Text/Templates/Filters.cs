@@ -396,7 +396,7 @@ internal static partial class Filters
     }
 
     /// <summary>The format filter: printf-style "%s" / "%d" / "%r" / "%%" with positional or named (%(name)s) values.</summary>
-    private static string Printf(Interpreter it, string fmt, CallArgs a)
+    internal static string Printf(Interpreter it, string fmt, CallArgs a)
     {
         if (a.Positional.Count > 0 && a.Keywords.Count > 0) throw it.Fail("can't handle positional and keyword arguments at the same time");
         var sb = new StringBuilder();

@@ -31,6 +31,9 @@ internal sealed partial class Interpreter
 
     public int Line => _line;
 
+    /// <summary>Steps used so far (for measuring real templates against the budget).</summary>
+    public long Steps => _steps;
+
     public string Render(List<Node> body)
     {
         var output = new Sink(this);
@@ -173,6 +176,15 @@ internal sealed partial class Interpreter
                 output.Write(PyText.Str(v));
                 return Flow.Normal;
             }
+            case WithNode w:
+            {
+                // Values are evaluated in the outer scope, then bound in the with-block's own scope.
+                var values = w.Assignments.Select(a => Eval(a.Value, scope)).ToList();
+                var inner = new Scope(scope);
+                for (var i = 0; i < values.Count; i++) Assign(w.Assignments[i].Target, values[i], inner);
+                ExecBody(w.Body, inner, output);
+                return Flow.Normal;
+            }
             case ScopeNode sn:
                 ExecBody(sn.Body, new Scope(scope), output);
                 return Flow.Normal;
@@ -203,8 +215,8 @@ internal sealed partial class Interpreter
             if (f.Else != null) ExecBody(f.Else, scope, output);
             return;
         }
-        var outerLoop = scope.Lookup("loop") as LoopValue;
-        var loop = new LoopValue(items) { Depth0 = outerLoop != null ? outerLoop.Depth0 + 1 : 0 };
+        // loop.depth only grows in recursive loops, which Sovra does not support; a nested loop is depth 1.
+        var loop = new LoopValue(items);
         for (var i = 0; i < items.Count; i++)
         {
             Step();
@@ -568,8 +580,8 @@ internal sealed partial class Interpreter
             "first" => BoolValue.Of(i == 0),
             "last" => BoolValue.Of(i == n - 1),
             "length" => IntValue.Of(n),
-            "depth" => IntValue.Of(loop.Depth0 + 1),
-            "depth0" => IntValue.Of(loop.Depth0),
+            "depth" => IntValue.Of(1),
+            "depth0" => IntValue.Of(0),
             "previtem" => i > 0 ? loop.Items[i - 1] : new UndefinedValue("there is no previous item"),
             "nextitem" => i < n - 1 ? loop.Items[i + 1] : new UndefinedValue("there is no next item"),
             "cycle" => new CallableValue("loop.cycle", (_, a) =>

@@ -16,6 +16,9 @@ internal static class NameCheck
 
     private static void Node(Node n, bool soft)
     {
+        // Long operator chains (a ~ b ~ c ...) nest the tree without nesting the source; the runtime guard
+        // turns a tree too deep for the stack into a TemplateLimitException in ChatTemplate.Parse.
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (n)
         {
             case OutputNode o: Expr(o.Expr, soft); break;
@@ -47,6 +50,10 @@ internal static class NameCheck
                 Nodes(fb.Body, false);
                 break;
             case ScopeNode sn: Nodes(sn.Body, false); break;
+            case WithNode w:
+                foreach (var (_, v) in w.Assignments) Expr(v, soft);
+                Nodes(w.Body, false);
+                break;
         }
     }
 
@@ -60,6 +67,7 @@ internal static class NameCheck
 
     private static void Expr(Expr e, bool soft)
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (e)
         {
             case AttrExpr a: Expr(a.Target, soft); break;

@@ -124,6 +124,7 @@ internal sealed class Parser
             case "macro": return ParseMacro(line);
             case "call": return ParseCallBlock(line);
             case "filter": return ParseFilterBlock(line);
+            case "with": return ParseWith(line);
             case "break": Expect(Tok.BlockEnd, "'%}'"); return new BreakNode(line);
             case "continue": Expect(Tok.BlockEnd, "'%}'"); return new ContinueNode(line);
             case "generation":
@@ -294,6 +295,22 @@ internal sealed class Parser
         _macroScopes.RemoveAt(_macroScopes.Count - 1);
         EndTag("endcall");
         return new CallBlockNode(call, ps, body, line);
+    }
+
+    private Node ParseWith(int line)
+    {
+        var assignments = new List<(Target, Expr)>();
+        while (Cur.Kind != Tok.BlockEnd)
+        {
+            if (assignments.Count > 0) ExpectOp(",");
+            var target = ParseAssignTarget(withNamespace: false);
+            ExpectOp("=");
+            assignments.Add((target, ParseExpression()));
+        }
+        Expect(Tok.BlockEnd, "'%}'");
+        var body = ParseBody(["endwith"]);
+        EndTag("endwith");
+        return new WithNode(assignments, body, line);
     }
 
     private Node ParseFilterBlock(int line)

@@ -67,11 +67,13 @@ internal static class PyOps
             case UndefinedValue: return b is UndefinedValue;
             case ListValue la:
                 if (b is not ListValue lb || la.IsTuple != lb.IsTuple || la.Items.Count != lb.Items.Count) return false;
+                System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 for (var i = 0; i < la.Items.Count; i++)
                     if (!Equals(la.Items[i], lb.Items[i])) return false;
                 return true;
             case DictValue da:
                 if (b is not DictValue db || da.Map.Count != db.Map.Count) return false;
+                System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
                 foreach (var (k, v) in da.Map)
                     if (!db.Map.TryGetValue(k, out var w) || !Equals(v, w)) return false;
                 return true;
@@ -86,9 +88,15 @@ internal static class PyOps
         BoolValue b => (b.V ? 1L : 0L).GetHashCode(),
         FloatValue f => f.V == Math.Floor(f.V) && Math.Abs(f.V) < 9e18 ? ((long)f.V).GetHashCode() : f.V.GetHashCode(),
         NoneValue => 0x5eed,
-        ListValue l when l.IsTuple => l.Items.Aggregate(17, (h, x) => h * 31 + Hash(x)),
+        ListValue l when l.IsTuple => HashTuple(l),
         _ => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(v),
     };
+
+    private static int HashTuple(ListValue l)
+    {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
+        return l.Items.Aggregate(17, (h, x) => h * 31 + Hash(x));
+    }
 
     public static bool IsHashable(Value v) => v switch
     {
@@ -112,6 +120,7 @@ internal static class PyOps
         if (a is StrValue sa && b is StrValue sb) return CompareCodePoints(sa.S, sb.S);
         if (a is ListValue la && b is ListValue lb && la.IsTuple == lb.IsTuple)
         {
+            System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
             for (var i = 0; i < Math.Min(la.Items.Count, lb.Items.Count); i++)
             {
                 if (Equals(la.Items[i], lb.Items[i])) continue;

@@ -32,7 +32,7 @@ internal static class PyText
             case IntValue i: sb.Append(i.V.ToString(CultureInfo.InvariantCulture)); break;
             case FloatValue f: sb.Append(FloatRepr(f.V)); break;
             case StrValue s: AppendStrRepr(sb, s.S); break;
-            case UndefinedValue: sb.Append(""); break;
+            case UndefinedValue: sb.Append("Undefined"); break;
             case ListValue l:
                 sb.Append(l.IsTuple ? '(' : '[');
                 for (var i = 0; i < l.Items.Count; i++)

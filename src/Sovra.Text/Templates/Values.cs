@@ -124,7 +124,6 @@ internal sealed class LoopValue(List<Value> items) : Value
 {
     public readonly List<Value> Items = items;
     public int Index0;
-    public int Depth0;
     public Value? LastChanged;
     public override ValueKind Kind => ValueKind.Loop;
 }

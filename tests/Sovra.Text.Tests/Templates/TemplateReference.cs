@@ -59,7 +59,10 @@ internal static class TemplateReference
         return new ChatRenderRequest
         {
             Messages = ChatMessage.ListFromJson(@case.GetProperty("messages")),
-            Tools = @case.TryGetProperty("tools", out var t) && t.ValueKind == JsonValueKind.True ? suite.GetProperty("tools").Clone() : null,
+            Tools = !@case.TryGetProperty("tools", out var t) ? null
+                : t.ValueKind == JsonValueKind.True ? suite.GetProperty("tools").Clone()
+                : t.ValueKind == JsonValueKind.String && t.GetString() == "flat" ? suite.GetProperty("tools_flat").Clone()
+                : null,
             AddGenerationPrompt = @case.GetProperty("add_generation_prompt").GetBoolean(),
             BosToken = suite.GetProperty("bos_token").GetString(),
             EosToken = suite.GetProperty("eos_token").GetString(),

@@ -9,7 +9,9 @@ strftime_now globals, and render(messages=, tools=, documents=None, add_generati
 bos_token=, eos_token=, **extra).
 
 usage: tmpl-render.py SUITE.json TEMPLATE_DIR > reference.json
+       tmpl-render.py --snippets SNIPPETS.json > snippets-reference.json
 Output: {"template file": {"case name": {"out": text} | {"error": "Type: message"}}}
+With --snippets: {"snippet name": {"out": text} | {"error": ...}} for [{"name", "template", "vars"}].
 """
 import datetime
 import json
@@ -53,7 +55,24 @@ def make_env(now):
     return env
 
 
+def snippets(path):
+    with open(path, encoding="utf-8") as f:
+        suite = json.load(f)
+    env = make_env(datetime.datetime.fromisoformat(suite["now"]))
+    result = {}
+    for snip in suite["snippets"]:
+        try:
+            result[snip["name"]] = {"out": env.from_string(snip["template"]).render(**snip.get("vars", {}))}
+        except Exception as e:
+            result[snip["name"]] = {"error": f"{type(e).__name__}: {e}"}
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1, sort_keys=True))
+    sys.stdout.write("\n")
+
+
 def main():
+    if sys.argv[1] == "--snippets":
+        snippets(sys.argv[2])
+        return
     suite_path, template_dir = sys.argv[1], sys.argv[2]
     with open(suite_path, encoding="utf-8") as f:
         suite = json.load(f)
@@ -73,7 +92,7 @@ def main():
             continue
         for case in suite["cases"]:
             kwargs = dict(messages=case["messages"],
-                          tools=suite["tools"] if case.get("tools") else None,
+                          tools=(suite["tools_flat"] if case.get("tools") == "flat" else suite["tools"]) if case.get("tools") else None,
                           documents=None,
                           add_generation_prompt=case["add_generation_prompt"],
                           bos_token=suite["bos_token"], eos_token=suite["eos_token"])
