@@ -63,8 +63,8 @@ public sealed class EngineServedModel : IServedModel
         var model = LanguageModel.Load(entry.Path);
         try
         {
-            var meta = (model.Source as GgufModelSource)?.File.Model ?? throw new ModelLoadException($"{entry.Path} is not a GGUF file");
-            var data = GgufTokenizer.Data(meta, Path.GetFileName(entry.Path));
+            var file = (model.Source as GgufModelSource)?.File ?? throw new ModelLoadException($"{entry.Path} is not a GGUF file");
+            var data = GgufTokenizerLoader.Load(file);
             var tokenizer = new Tokenizer(data);
             var template = ChatTemplate.Parse(model.ChatTemplate ?? ChatMl);
             var hp = model.Hyperparameters;
@@ -78,7 +78,7 @@ public sealed class EngineServedModel : IServedModel
                 Threads = settings.Threads,
             });
             var scheduler = settings.Scheduler with { MaxBatchTokens = batch, PrefillChunk = Math.Min(settings.Scheduler.PrefillChunk, batch) };
-            return new EngineServedModel(entry.Id, model, new EngineBatchModel(context, perSequence), tokenizer, GgufTokenizer.TokenBytes(data), template, scheduler);
+            return new EngineServedModel(entry.Id, model, new EngineBatchModel(context, perSequence), tokenizer, TokenByteTable.TokenBytes(data), template, scheduler);
         }
         catch
         {
