@@ -19,5 +19,11 @@ internal static class CommandCatalog
         yield return GatewayCommand.Create();
         yield return RunCommand.Create();
         yield return BenchCommand.Create();
+        yield return ServeCommand.Create();
+        yield return PullCommand.Create();
+        yield return ListCommand.Create();
+        yield return RmCommand.Create();
+        yield return TokenizeCommand.Create();
+        yield return TemplateCommand.Create();
     }
 }

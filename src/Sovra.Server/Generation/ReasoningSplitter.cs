@@ -14,6 +14,7 @@ public sealed class ReasoningSplitter(bool startsInside, string open = "<think>"
     private State _state = startsInside ? State.Thinking : State.Start;
     private string _held = "";
     private bool _trimAnswerStart;
+    private bool _trimReasoningStart;
 
     public readonly record struct Piece(string Reasoning, string Content);
 
@@ -34,7 +35,8 @@ public sealed class ReasoningSplitter(bool startsInside, string open = "<think>"
                     if (trimmed.StartsWith(open, StringComparison.Ordinal))
                     {
                         _state = State.Thinking;
-                        buffer = trimmed[open.Length..].TrimStart('\n');
+                        _trimReasoningStart = true;
+                        buffer = trimmed[open.Length..];
                     }
                     else if (open.StartsWith(trimmed, StringComparison.Ordinal)) { _held = buffer; return Done(); }
                     else _state = State.Answer;
@@ -42,6 +44,12 @@ public sealed class ReasoningSplitter(bool startsInside, string open = "<think>"
                 }
                 case State.Thinking:
                 {
+                    if (_trimReasoningStart)
+                    {
+                        buffer = buffer.TrimStart('\n');
+                        if (buffer.Length == 0) return Done();
+                        _trimReasoningStart = false;
+                    }
                     var i = buffer.IndexOf(close, StringComparison.Ordinal);
                     if (i >= 0)
                     {

@@ -1,0 +1,36 @@
+// The same load on llama.cpp (node-llama-cpp, prebuilt CPU binary): N sequences in one context, each
+// generating T tokens greedily from its prompt, all at once; prints one JSON line like load.mjs.
+// Usage: node llamacpp.mjs --model FILE.gguf --streams N --tokens T --threads K --node-modules DIR
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { prompts } from "./prompts.mjs";
+const args = process.argv.slice(2);
+const opt = (n, d) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : d; };
+const file = opt("--model"), streams = Number(opt("--streams", "1")), tokens = Number(opt("--tokens", "64")), threads = Number(opt("--threads", "2"));
+const { getLlama, LlamaLogLevel } = await import(pathToFileURL(join(opt("--node-modules"), "node-llama-cpp", "dist", "index.js")).href);
+
+const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error, progressLogs: false });
+const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
+const context = await model.createContext({ contextSize: 1024 * streams, sequences: streams, threads, batchSize: 512 });
+const sequences = Array.from({ length: streams }, () => context.getSequence());
+
+async function one(i) {
+  const started = performance.now();
+  let ttft = null, generated = 0;
+  for await (const _ of sequences[i].evaluate(Array.from(model.tokenize(prompts[i % prompts.length])), { temperature: 0 })) {
+    if (ttft === null) ttft = performance.now() - started;
+    if (++generated >= tokens) break;
+  }
+  return { ttft, generated, end: performance.now() };
+}
+
+const t0 = performance.now();
+const results = await Promise.all(sequences.map((_, i) => one(i)));
+const wall = (Math.max(...results.map(r => r.end)) - t0) / 1000;
+const total = results.reduce((s, r) => s + r.generated, 0);
+const ttfts = results.map(r => r.ttft).sort((a, b) => a - b);
+console.log(JSON.stringify({ engine: "llama.cpp", streams, tokens: total, seconds: wall, tps: total / wall,
+  ttft_ms_mean: ttfts.reduce((s, x) => s + x, 0) / ttfts.length, ttft_ms_max: ttfts[ttfts.length - 1] }));
+await context.dispose();
+await model.dispose();
+process.exit(0);
