@@ -13,17 +13,12 @@ internal static class CommandCatalog
         yield return InspectCommand.Create();
         yield return SynthCommand.Create();
         yield return TemplateCommand.Create();
-        yield return InspectCommand.Create();
-        yield return SynthCommand.Create();
         yield return TokenizeCommand.Create();
-        yield return GatewayCommand.Create();
         yield return RunCommand.Create();
         yield return BenchCommand.Create();
         yield return ServeCommand.Create();
         yield return PullCommand.Create();
         yield return ListCommand.Create();
         yield return RmCommand.Create();
-        yield return TokenizeCommand.Create();
-        yield return TemplateCommand.Create();
     }
 }
