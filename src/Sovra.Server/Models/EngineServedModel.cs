@@ -66,7 +66,7 @@ public sealed class EngineServedModel : IServedModel
             var file = (model.Source as GgufModelSource)?.File ?? throw new ModelLoadException($"{entry.Path} is not a GGUF file");
             var data = GgufTokenizerLoader.Load(file);
             var tokenizer = new Tokenizer(data);
-            var template = ChatTemplate.Parse(model.ChatTemplate ?? ChatMl);
+            var template = model.ChatTemplate ?? ChatTemplate.Parse(ChatMl);
             var hp = model.Hyperparameters;
             var perSequence = settings.ContextLength > 0 ? Math.Min(settings.ContextLength, hp.NCtxTrain) : Math.Min(hp.NCtxTrain, 32768);
             var batch = Math.Max(settings.Scheduler.MaxBatchTokens, settings.Parallel);
