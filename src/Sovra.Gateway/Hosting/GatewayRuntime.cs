@@ -25,19 +25,28 @@ public sealed class GatewayRuntime : IAsyncDisposable
         ConfigPath = configPath;
         Log = logs.CreateLogger("Sovra.Gateway");
         Store = new GatewayStore(config.Ledger);
-        Ledger = new LedgerWriter(Store, config.Ledger.BatchMax, Log);
+        if (Store.IsPostgres)
+            _pgReservations = new GroupCommitter<(KeyRecord, Reservation), ReserveOutcome>(batch => Store.ReserveBatchAsync(batch, CancellationToken.None), 256);
+        else
+            _book = new BudgetBook(Store);
+        Ledger = new StoreWriter(Store, _book, config.Ledger.BatchMax, Log);
         Keys = new KeyCache(Store);
-        Reservations = new GroupCommitter<(KeyRecord, Reservation), ReserveOutcome>(batch => Store.ReserveBatchAsync(batch, CancellationToken.None), 256);
     }
 
-    /// <summary>Budget reservations, group-committed.</summary>
-    public GroupCommitter<(KeyRecord, Reservation), ReserveOutcome> Reservations { get; }
+    // Budget reservations: in memory beside an owned SQLite file, group-committed rows in a shared PostgreSQL.
+    private readonly BudgetBook? _book;
+    private readonly GroupCommitter<(KeyRecord, Reservation), ReserveOutcome>? _pgReservations;
+    private SqliteOwnership? _ownership;
+
+    /// <summary>Reserves a request's estimated budget; it is settled (or released) with the request's ledger row.</summary>
+    public ValueTask<ReserveOutcome> ReserveAsync(KeyRecord key, Reservation r, CancellationToken ct) =>
+        _book is not null ? _book.ReserveAsync(key, r, ct) : new ValueTask<ReserveOutcome>(_pgReservations!.RunAsync((key, r)));
 
     public GatewayConfig Config => _config;
     public string? ConfigPath { get; }
     public ILogger Log { get; }
     public GatewayStore Store { get; }
-    public LedgerWriter Ledger { get; }
+    public StoreWriter Ledger { get; }
     public KeyCache Keys { get; }
     public RateLimiter Rates { get; } = new();
     public ConcurrentDictionary<(string KeyId, string IdemKey), byte> InFlightIdempotency { get; } = new();
@@ -57,8 +66,16 @@ public sealed class GatewayRuntime : IAsyncDisposable
         }
         try
         {
+            if (!Store.IsPostgres) _ownership = await SqliteOwnership.AcquireAsync(Config.Ledger.Target, TimeSpan.FromSeconds(5), ct);
             await Store.MigrateAsync(ct);
+            // Reservation rows in an owned SQLite file were left by an earlier version or a killed process: none can settle now.
+            if (!Store.IsPostgres) await Store.SweepAsync(long.MaxValue, 0, ct);
             _ready.TrySetResult();
+        }
+        catch (LedgerInUseException e)
+        {
+            _ready.TrySetException(e);
+            throw;
         }
         catch (Exception e)
         {
@@ -98,9 +115,10 @@ public sealed class GatewayRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Reservations.DisposeAsync();
+        if (_pgReservations is not null) await _pgReservations.DisposeAsync();
         await Ledger.DisposeAsync();
         await Store.DisposeAsync();
+        _ownership?.Dispose();
         foreach (var c in _clients.Values) c.Dispose();
     }
 }

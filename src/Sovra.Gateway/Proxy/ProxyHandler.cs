@@ -169,7 +169,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                 var res = new Reservation("rsv_" + requestId[4..], key.Id, "d" + utc.ToString("yyyy-MM-dd"), "m" + utc.ToString("yyyy-MM"), estIn + estOut,
                     (long)Math.Ceiling(estIn * priceIn + estOut * priceOut),
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)MaxLifetime(candidates, cfg).TotalMilliseconds + 60_000);
-                var outcome = await rt.Reservations.RunAsync((key, res));
+                var outcome = await rt.ReserveAsync(key, res, ctx.RequestAborted);
                 if (outcome != ReserveOutcome.Reserved)
                 {
                     o.Status = 429;

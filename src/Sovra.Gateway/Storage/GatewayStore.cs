@@ -50,6 +50,20 @@ public sealed class GatewayStore : IAsyncDisposable
         return c;
     }
 
+    /// <summary>The ledger writer's long-lived SQLite connection (see <see cref="SqliteWriteBatch"/>).</summary>
+    internal SqliteConnection OpenSqliteWriter()
+    {
+        var c = new SqliteConnection(_sqlite);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={(_config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
+        cmd.ExecuteNonQuery();
+        return c;
+    }
+
+    /// <summary>The UTC day of a ledger row, as stored in its day column.</summary>
+    internal static string Day(long tsMs) => DateTimeOffset.FromUnixTimeMilliseconds(tsMs).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it.</summary>
     private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, bool ledgerWriter = false)
     {
@@ -331,7 +345,7 @@ public sealed class GatewayStore : IAsyncDisposable
                         ON CONFLICT DO NOTHING
                         """, ("@id", ""), ("@ts", 0L), ("@day", ""), ("@t", ""), ("@k", ""), ("@m", ""), ("@b", ""), ("@ti", 0L), ("@to", 0L), ("@c", 0L),
                         ("@lat", 0), ("@ttft", 0), ("@s", 0), ("@o", ""), ("@cd", 0), ("@ik", ""));
-                    object?[] values = [e.RequestId, e.TsMs, DateTimeOffset.FromUnixTimeMilliseconds(e.TsMs).UtcDateTime.ToString("yyyy-MM-dd"), e.Tenant, e.KeyId, e.Model,
+                    object?[] values = [e.RequestId, e.TsMs, Day(e.TsMs), e.Tenant, e.KeyId, e.Model,
                         e.Backend, e.TokensIn, e.TokensOut, e.CostMicros, e.LatencyMs, e.TtftMs, e.Status, e.Outcome, e.ClientDisconnected ? 1 : 0, e.IdempotencyKey];
                     for (var i = 0; i < values.Length; i++) insert.Parameters[i].Value = values[i] ?? DBNull.Value;
                     await insert.ExecuteNonQueryAsync(ct);
