@@ -26,14 +26,17 @@ public sealed unsafe class MatMul : IDisposable
     public MatMul(KernelThreadPool pool) : this(pool, KernelDispatch.Best) { }
 
     /// <summary>Runs the kernels of <paramref name="path"/> (tests compare every path with the scalar reference).</summary>
-    public MatMul(KernelThreadPool pool, KernelPath path)
+    public MatMul(KernelThreadPool pool, KernelPath path) : this(pool, path, byteTiles: true) { }
+
+    /// <summary>As above; <paramref name="byteTiles"/> false keeps every integer format on the int16 prompt tile (tests check both).</summary>
+    internal MatMul(KernelThreadPool pool, KernelPath path, bool byteTiles)
     {
         ArgumentNullException.ThrowIfNull(pool);
         if (!KernelDispatch.IsAvailable(path)) throw new PlatformNotSupportedException($"kernel path {path} is not available on this CPU");
         KernelDispatch.WarmTables();
         _pool = pool;
         Path = path;
-        _tiles = new TileJob(pool.Threads);
+        _tiles = new TileJob(pool.Threads, byteTiles);
     }
 
     public KernelPath Path { get; }

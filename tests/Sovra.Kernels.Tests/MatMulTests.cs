@@ -81,6 +81,86 @@ public sealed class MatMulTests : IDisposable
         }
     }
 
+    /// <summary>The tiled paths (AVX2, AVX-512) crossed with the formats the byte tile takes.</summary>
+    public static TheoryData<KernelPath, GgmlType> TilePathsAndByteTypes()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in ByteTypes) data.Add(path, t);
+        return data;
+    }
+
+    private static readonly GgmlType[] ByteTypes =
+        [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+    [Theory]
+    [MemberData(nameof(TilePathsAndByteTypes))]
+    public void Int16_and_byte_tiles_match_the_scalar_reference_on_odd_shapes(KernelPath path, GgmlType type)
+    {
+        var big = QuantFormat.Of(type).BlockSize == 256;
+        foreach (var (rows, blocks, n) in new[] { (29, big ? 3 : 5, 37), (5, big ? 1 : 1, 8), (33, big ? 2 : 9, 61) })
+        {
+            var (w, x) = Problem(type, rows, blocks, n, seed: 300 + (int)type + n);
+            using var reference = new MatMul(_pool, KernelPath.Scalar);
+            using var int16 = new MatMul(_pool, path, byteTiles: false);
+            using var bytes = new MatMul(_pool, path, byteTiles: true);
+            var expected = new float[n * w.Rows];
+            var a = new float[n * w.Rows];
+            var b = new float[n * w.Rows];
+            reference.MatMat(w, x, n, expected);
+            int16.MatMat(w, x, n, a);
+            bytes.MatMat(w, x, n, b);
+            AssertClose(expected, a, $"{path} {type} int16 tile {rows}x{blocks} n={n}");
+            AssertClose(expected, b, $"{path} {type} byte tile {rows}x{blocks} n={n}");
+            Assert.Equal(a, b); // both sum exactly in int32 and scale in the same order
+        }
+    }
+
+    /// <summary>
+    /// Every quant at its largest value against activations that quantize to −128 / +127 is where int16
+    /// sums of the byte tile would overflow first; random raw bytes cover the rest of the value range.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TilePathsAndByteTypes))]
+    public void Byte_tile_stays_exact_at_extreme_quants_and_activations(KernelPath path, GgmlType type)
+    {
+        var f = QuantFormat.Of(type);
+        var blocksPerRow = f.BlockSize == 256 ? 2 : 4;
+        var cols = blocksPerRow * f.BlockSize;
+        const int rows = 9, n = 19;
+        var rowBytes = checked((int)f.RowBytes(cols));
+        var blockBytes = rowBytes / blocksPerRow;
+        var halves = type switch
+        {
+            GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => new[] { 0, 2 },
+            GgmlType.Q6_K => new[] { 208 },
+            _ => new[] { 0 },
+        };
+        var rng = new Random(77 + (int)type);
+        var bytes = new byte[rowBytes * rows];
+        rng.NextBytes(bytes);
+        for (var r = 0; r < rows; r++)
+            for (var b = 0; b < blocksPerRow; b++)
+            {
+                var block = bytes.AsSpan(r * rowBytes + b * blockBytes, blockBytes);
+                if (r % 3 == 0) block.Fill(0xFF); // all quants, scales and mins at their maximum
+                foreach (var h in halves) BitConverter.TryWriteBytes(block[h..], (Half)(0.001f * (1 + rng.Next(9)) * (rng.Next(2) * 2 - 1)));
+            }
+        var w = WeightView.FromBytes(bytes, type, rows, cols);
+        var x = new float[n * cols];
+        for (var t = 0; t < n; t++)
+            for (var k = 0; k < cols; k++)
+                x[t * cols + k] = (t % 3) switch { 0 => -1f, 1 => 1f, _ => rng.Next(2) * 2 - 1 };
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var tiles = new MatMul(_pool, path, byteTiles: true);
+        var expected = new float[n * rows];
+        var actual = new float[n * rows];
+        reference.MatMat(w, x, n, expected);
+        tiles.MatMat(w, x, n, actual);
+        AssertClose(expected, actual, $"{path} {type} extremes");
+    }
+
     [Theory]
     [InlineData(GgmlType.Q8_0)]
     [InlineData(GgmlType.Q4_K)]

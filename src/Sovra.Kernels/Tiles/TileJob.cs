@@ -15,7 +15,7 @@ namespace Sovra.Kernels.Tiles;
 /// them, so one weight load feeds every token of the tile and each thread unpacks its slice of the weights
 /// once per call (item = a block of rows; the whole call reads the weights once).
 /// </summary>
-internal sealed unsafe class TileJob : IParallelJob, IDisposable
+internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
 {
     public const int MinTokens = 8;
     private const int R = 4;           // weight rows per register tile
@@ -47,11 +47,15 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         public void Execute(int index, int worker) => owner.BuildPanelGroup(index);
     }
 
-    public TileJob(int threads)
+    /// <param name="byteTiles">Whether the unsigned-quant formats take the byte tile (tests turn it off to check the int16 tile).</param>
+    public TileJob(int threads, bool byteTiles = true)
     {
         _scratch = new byte*[threads];
         _scratchBytes = new long[threads];
+        _byteTiles = byteTiles;
     }
+
+    private readonly bool _byteTiles;
 
     public int Items { get; private set; }
 
@@ -88,10 +92,11 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         _sxOffset = _dxOffset + (long)_groups * _lanes * 4;
         _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
+        _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
+        _bytes = !_float && _byteTiles && ByteUnpack.Supports(_type);
+        if (_bytes) PrepareBytes();
         EnsurePanel(_panelGroupBytes * _tokenGroups);
         _acts = acts;
-
-        _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
         Items = (_rows + RowBlock - 1) / RowBlock;
     }
 
@@ -117,6 +122,11 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
         for (var t = g * _lanes; t < end; t++)
         {
             var lane = t - g * _lanes;
+            if (_bytes)
+            {
+                BuildBytePanelLane(p, t, lane);
+                continue;
+            }
             var acts = _acts;
             if (_float)
             {
@@ -185,6 +195,11 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
             ExecuteFloat(r0, count, scratch);
             return;
         }
+        if (_bytes)
+        {
+            ExecuteBytes(r0, count, scratch);
+            return;
+        }
         for (var i = 0; i < count; i++) TileUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, RowAt(scratch, i));
 
         var rows = stackalloc UnpackedRow[R];
@@ -211,6 +226,17 @@ internal sealed unsafe class TileJob : IParallelJob, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Writes <paramref name="rowCount"/> rows × <paramref name="width"/> token lanes of a tile's out[row·32 + lane] into Y[t, r].</summary>
+    private void Store(float* out_, int r, int rowCount, int tg, int width)
+    {
+        for (var i = 0; i < rowCount; i++)
+            for (var l = 0; l < width; l++)
+            {
+                var t = tg * _lanes + l;
+                if (t < _n) _y[(long)t * _rows + r + i] = out_[i * 32 + l];
+            }
     }
 
     /// <summary>Float formats: rows decoded to float (F32 read in place), then 4 rows × 32 (or 8) tokens of FMAs.</summary>
