@@ -125,11 +125,80 @@ public class SamplerTests
     }
 
     [Fact]
+    public void Next_reports_log_probabilities_of_the_penalised_distribution_that_normalise()
+    {
+        var l = Logits(200, 8);
+        var st = new SamplerSettings { Temperature = 0.7f, Seed = 3, PresencePenalty = 0.8f, Logprobs = true, TopLogprobs = 200 };
+        var s = new Sampler(st);
+        s.Accept(ArgMax(l));
+        var penalised = (float[])l.Clone();
+        penalised[ArgMax(l)] -= 0.8f;
+        var max = penalised.Max();
+        var lse = max + Math.Log(penalised.Sum(x => Math.Exp(x - max)));
+
+        var t = s.Next(l);
+        Assert.NotNull(t.Logprob);
+        Assert.Equal(penalised[t.Token] - lse, t.Logprob!.Value, 4);
+        Assert.Equal(200, t.TopLogprobs.Length);
+        Assert.Equal(1.0, t.TopLogprobs.Sum(a => Math.Exp(a.Logprob)), 4);
+        for (var i = 1; i < t.TopLogprobs.Length; i++) Assert.True(t.TopLogprobs[i - 1].Logprob >= t.TopLogprobs[i].Logprob);
+        Assert.Equal(ArgMax(penalised), t.TopLogprobs[0].Token);
+        Assert.Contains(t.TopLogprobs, a => a.Token == t.Token && Math.Abs(a.Logprob - t.Logprob.Value) < 1e-6);
+        Assert.Equal(t.Token, s.History[^1]);   // Next adds the token to the penalty history
+
+        var quiet = new Sampler(st with { Logprobs = false, TopLogprobs = 0 }).Next(l);
+        Assert.Null(quiet.Logprob);
+        Assert.Empty(quiet.TopLogprobs);
+    }
+
+    [Fact]
+    public void The_chain_runs_top_k_then_top_p_then_min_p_then_temperature()
+    {
+        HashSet<int> Seen(SamplerSettings st, float[] l)
+        {
+            var s = new Sampler(st);
+            var seen = new HashSet<int>();
+            for (var i = 0; i < 3000; i++) seen.Add(s.Sample(l));
+            return seen;
+        }
+        var off = new SamplerSettings { Temperature = 1, TopK = 0, TopP = 1, MinP = 0, Seed = 11 };
+        // softmax [3, 2, 1, 0] = 0.644, 0.237, 0.087, 0.032. Top-p 0.7 alone keeps two; after top-k 2 the
+        // renormalised first token has 0.731 >= 0.7 and is kept alone.
+        float[] a = [3f, 2f, 1f, 0f];
+        Assert.Equal(new HashSet<int> { 0, 1 }, Seen(off with { TopP = 0.7f }, a));
+        Assert.Equal(new HashSet<int> { 0 }, Seen(off with { TopK = 2, TopP = 0.7f }, a));
+        // Min-p 0.2 on the raw logits keeps tokens 0 and 1 (e^-1 = 0.37, e^-2 = 0.14); applied after a temperature of
+        // 10 it would keep all four (e^-0.3 = 0.74). Likewise top-p 0.85 keeps two tokens of [1, 3, 0, 2, -5] at any temperature.
+        float[] b = [0f, -1f, -2f, -3f];
+        Assert.Equal(new HashSet<int> { 0, 1 }, Seen(off with { Temperature = 10, MinP = 0.2f }, b));
+        float[] c = [1f, 3f, 0f, 2f, -5f];
+        Assert.Equal(new HashSet<int> { 1, 3 }, Seen(off with { Temperature = 10, TopP = 0.85f }, c));
+    }
+
+    [Fact]
+    public void Next_is_deterministic_for_a_seed_and_penalises_what_it_generated()
+    {
+        var l = Logits(64, 9);
+        var st = new SamplerSettings { Temperature = 1.2f, TopK = 0, TopP = 1, MinP = 0, Seed = 77, Logprobs = true, TopLogprobs = 3 };
+        (int, float?)[] Run(SamplerSettings x) { var s = new Sampler(x); return Enumerable.Range(0, 40).Select(_ => s.Next(l)).Select(t => (t.Token, t.Logprob)).ToArray(); }
+        Assert.Equal(Run(st), Run(st));
+        Assert.NotEqual(Run(st), Run(st with { Seed = 78 }));
+
+        // Greedy with a presence penalty over the whole history (-1): each pick is pushed down, so 3 picks are distinct.
+        var g = new Sampler(SamplerSettings.Greedy with { PresencePenalty = 100, RepeatLastN = -1 });
+        var picks = Enumerable.Range(0, 3).Select(_ => g.Next(l).Token).ToArray();
+        Assert.Equal(3, picks.Distinct().Count());
+        Assert.Equal(ArgMax(l), picks[0]);
+    }
+
+    [Fact]
     public void Bad_settings_are_rejected()
     {
         Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { TopP = 0 }));
         Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { MinP = 2 }));
         Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { RepeatPenalty = 0 }));
         Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { Temperature = float.NaN }));
+        Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { RepeatLastN = -2 }));
+        Assert.Throws<ArgumentException>(() => new Sampler(new SamplerSettings { TopLogprobs = -1 }));
     }
 }

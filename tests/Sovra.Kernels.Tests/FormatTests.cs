@@ -76,16 +76,60 @@ public class FormatTests
         Assert.True(ourError <= ggmlError * 1.05 + 1e-12, $"{type}: rmse ours {ourError:E3}, ggml reference {ggmlError:E3}");
     }
 
+    /// <summary>Gaussian blocks, an all-zero block, and blocks whose values sit exactly on rounding ties.</summary>
+    private static float[] ActivationSamples()
+    {
+        var x = TestData.Gaussian(256 * 12, 77, 3f);
+        x[5] = 0;
+        Array.Clear(x, 512, 256);
+        var rng = new Random(5);
+        for (var b = 0; b < 8; b++)
+        {
+            // Block max 127·s (s a power of two) makes 127/max exact, so (k + 0.5)·s lands on a tie.
+            var s = MathF.Pow(2, b - 4);
+            var block = x.AsSpan(256 * 4 + 32 * b, 32);
+            block[0] = (b % 2 == 0 ? 127 : -127) * s;
+            for (var j = 1; j < 32; j++) block[j] = (rng.Next(-126, 126) + 0.5f) * s;
+        }
+        for (var j = 256 * 8; j < 256 * 9; j++) x[j] = (rng.Next(-126, 126) + 0.5f) / 64;   // a Q8_K block of ties
+        x[256 * 8] = -127f / 64;
+        return x;
+    }
+
     [Theory]
     [InlineData(ActivationKind.Q8_0, GgmlType.Q8_0)]
     [InlineData(ActivationKind.Q8_1, GgmlType.Q8_1)]
     [InlineData(ActivationKind.Q8_K, GgmlType.Q8_K)]
-    public void Activation_quantization_is_ggml_reference_byte_for_byte(ActivationKind kind, GgmlType ggml)
+    public void Activation_quantization_is_ggml_cpus_x86_path_byte_for_byte(ActivationKind kind, GgmlType ggml)
     {
-        var x = TestData.Gaussian(256 * 9, 77, 3f);
-        x[5] = 0; // an all-zero Q8_K block too
-        Array.Clear(x, 512, 256);
-        Assert.Equal(GgmlReference.Quantize(ggml, x), KernelProbe.ActivationAsGgml(kind, x));
+        var x = ActivationSamples();
+        var expected = GgmlReference.QuantizeCpu(ggml, x);
+        Assert.Equal(expected, KernelProbe.ActivationAsGgml(kind, x));
+        Assert.Equal(expected, KernelProbe.ActivationAsGgml(kind, x, scalar: true));
+    }
+
+    [Fact]
+    public void Q8_activation_rounding_follows_the_x86_path_on_hand_computed_blocks()
+    {
+        // Block 0: max 127, so the multiplier is exactly 1 and .5 values are ties: to even (ggml's scalar
+        // reference, roundf, would give 1, 3, -1, -3, 127, -4). Block 1: 127/max = 56.848133 but 1/(max/127)
+        // = 56.84813; x·(127/max) is exactly 1.5 (rounds to 2), x·(1/d) is 1.4999999 (would round to 1).
+        var x = new float[64];
+        float[] ties = [127, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 126.5f, -3.5f];
+        ties.CopyTo(x, 0);
+        x[32] = 2.234022855758667f;
+        x[33] = 0.026386095210909843f;
+        var q = KernelProbe.ActivationAsGgml(ActivationKind.Q8_0, x);
+        Assert.Equal(new sbyte[] { 127, 0, 2, 2, 0, -2, 126, -4 }, q.AsSpan(2, 8).ToArray().Select(b => (sbyte)b));
+        Assert.Equal(1f, (float)BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(q, 0)));
+        Assert.Equal(new sbyte[] { 127, 2 }, q.AsSpan(34 + 2, 2).ToArray().Select(b => (sbyte)b));
+        Assert.Equal((Half)(2.234022855758667f / 127f), BitConverter.UInt16BitsToHalf(BitConverter.ToUInt16(q, 34)));
+
+        // The public entry the engine's Q8_0 KV cache uses is the same rounding.
+        var qs = new sbyte[32];
+        var d = GgmlRounding.QuantizeQ8Block(x.AsSpan(32, 32), qs);
+        Assert.Equal((Half)(2.234022855758667f / 127f), d);
+        Assert.Equal(new sbyte[] { 127, 2 }, qs[..2]);
     }
 
     [Theory]

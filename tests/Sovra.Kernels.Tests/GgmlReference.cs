@@ -23,8 +23,27 @@ internal static class GgmlReference
         return NativeLibrary.Load(path);
     });
 
+    // ggml-cpu's x86 build for AVX2 machines: its quantize_row_q8_* are the ones llama.cpp runs on activations here
+    // (the AVX-512 variants share that code path; the scalar reference in ggml-base rounds differently).
+    private static readonly Lazy<IntPtr> CpuLibrary = new(() =>
+    {
+        _ = Library.Value;
+        var path = Path.Combine(RepoPaths.NodeModules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-cpu-haswell.so");
+        if (!File.Exists(path)) throw new InvalidOperationException($"llama.cpp CPU backend not found at {path} (run test.sh setup)");
+        return NativeLibrary.Load(path);
+    });
+
     private static T Export<T>(string name) where T : Delegate =>
         Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(Library.Value, name));
+
+    /// <summary>ggml-cpu's own activation quantizer (quantize_row_q8_0 / q8_1 / q8_K, x86 SIMD build), as llama.cpp runs it.</summary>
+    public static byte[] QuantizeCpu(GgmlType type, float[] src)
+    {
+        var dst = new byte[GgmlTypeInfo.Of(type).RowBytes(src.Length)];
+        var f = Marshal.GetDelegateForFunctionPointer<FromFloat>(NativeLibrary.GetExport(CpuLibrary.Value, "quantize_row_" + Suffix(type)));
+        f(src, dst, src.Length);
+        return dst;
+    }
 
     // ggml names its functions q4_0, q4_K: lower case except the K.
     private static string Suffix(GgmlType type) => GgmlTypeInfo.Of(type).Name.ToLowerInvariant().Replace("_k", "_K");

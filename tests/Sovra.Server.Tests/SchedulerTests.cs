@@ -1,4 +1,5 @@
 using System.Text;
+using Sovra.Engine.Sampling;
 using Sovra.Engine.Scheduling;
 using Sovra.Server.Tests.Fakes;
 
@@ -9,8 +10,8 @@ public sealed class SchedulerTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
-    private static GenerationRequest Req(int[] prompt, int max = 100, SamplingSettings? s = null) =>
-        new(prompt, s ?? SamplingSettings.Greedy, max) { StopTokens = new HashSet<int> { ScriptedModel.EndOfText } };
+    private static GenerationRequest Req(int[] prompt, int max = 100, SamplerSettings? s = null) =>
+        new(prompt, s ?? SamplerSettings.Greedy, max) { StopTokens = new HashSet<int> { ScriptedModel.EndOfText } };
 
     private static int[] Prompt(string text) => [.. ScriptedModel.Bytes(text), ScriptedModel.AnswerStart];
 
@@ -171,7 +172,7 @@ public sealed class SchedulerTests
     {
         var model = new ScriptedModel("0123456789", contextLength: 256);
         using var s = new BatchScheduler(model);
-        var hot = new SamplingSettings { Temperature = 6.0f, Seed = 42 };
+        var hot = SamplerSettings.Greedy with { Temperature = 6.0f, Seed = 42 };
         var a = await Drain(s.Submit(Req(Prompt("seed"), 40, hot)));
         var b = await Drain(s.Submit(Req(Prompt("seed"), 40, hot)));
         var c = await Drain(s.Submit(Req(Prompt("seed"), 40, hot with { Seed = 43 })));
@@ -184,7 +185,7 @@ public sealed class SchedulerTests
     {
         var model = new ScriptedModel("xy");
         using var s = new BatchScheduler(model);
-        var h = s.Submit(Req(Prompt("q"), 1, SamplingSettings.Greedy with { Logprobs = true, TopLogprobs = 3 }));
+        var h = s.Submit(Req(Prompt("q"), 1, SamplerSettings.Greedy with { Logprobs = true, TopLogprobs = 3 }));
         GeneratedToken? first = null;
         await foreach (var t in h.Tokens.ReadAllAsync()) first ??= t;
         Assert.NotNull(first);

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using Sovra.Engine.Cache;
 using Sovra.Engine.Model;
 using Sovra.Kernels;
+using Sovra.Kernels.Formats;
 
 namespace Sovra.Engine.Blocks;
 
@@ -22,14 +23,20 @@ public sealed class Attention
     /// <summary>One work item per (sequence in the batch, KV head); fields are set for the duration of a run.</summary>
     private sealed class HeadJob(Attention owner) : IParallelJob
     {
-        public Workspace? Ws; public Batch? Batch; public BatchPlan? Plan; public KvStore? K, V;
+        public Workspace? Ws; public Batch? Batch; public BatchPlan? Plan; public KvStore? K, V; public bool F16Path;
 
         public void Execute(int index, int worker)
         {
             var n = owner._hp.NHeadKv;
-            owner.AttendOneHead(Ws!, Ws!.Workers[worker], Batch!, Plan!, Plan!.Groups[index / n], index % n, K!, V!);
+            owner.AttendOneHead(Ws!, Ws!.Workers[worker], Batch!, Plan!, Plan!.Groups[index / n], index % n, K!, V!, F16Path);
         }
     }
+
+    /// <summary>
+    /// Batches with fewer query tokens than this take llama.cpp's small-batch flash-attention numerics over an F16
+    /// cache (ggml-cpu's GGML_FA_TILE_Q: from this many queries up it runs the tiled kernel, which accumulates in float).
+    /// </summary>
+    public const int SmallBatchTokens = 64;
 
     public Attention(ModelHyperparameters hp, IWeightMatrix wq, IWeightMatrix wk, IWeightMatrix wv, IWeightMatrix wo, Rope rope,
         float[]? bq = null, float[]? bk = null, float[]? bv = null, RmsNorm? qNorm = null, RmsNorm? kNorm = null)
@@ -69,6 +76,7 @@ public sealed class Attention
         }
 
         _job.Ws = ws; _job.Batch = batch; _job.Plan = plan; _job.K = kStore; _job.V = vStore;
+        _job.F16Path = n < SmallBatchTokens && kv.Type == KvCacheType.F16;
         compute.Run(_job, plan.Groups.Count * hp.NHeadKv);
         _job.Ws = null; _job.Batch = null; _job.Plan = null; _job.K = null; _job.V = null;
 
@@ -76,7 +84,7 @@ public sealed class Attention
     }
 
     private void AttendOneHead(Workspace ws, AttentionScratch s, Batch batch, BatchPlan plan, BatchPlan.Group g, int kvHead,
-        KvStore kStore, KvStore vStore)
+        KvStore kStore, KvStore vStore, bool f16Path)
     {
         var hp = _hp;
         int dk = hp.HeadDimK, dv = hp.HeadDimV;
@@ -122,6 +130,11 @@ public sealed class Attention
                 maxLimit = Math.Max(maxLimit, l);
             }
             var keys = AttentionScratch.Padded(maxLimit);
+            if (f16Path)
+            {
+                AttendRowsF16(s, q, o, qOff, oOff, limit, rows, kt, stride, dk, dv, keys, vf);
+                continue;
+            }
             AttentionKernels.Scores(kt, stride, dk, keys, _scale,
                 q.Slice(qOff[0], dk), q.Slice(qOff[1], dk), q.Slice(qOff[2], dk), q.Slice(qOff[3], dk), rows,
                 sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride));
@@ -147,6 +160,48 @@ public sealed class Attention
                     for (var j = 0; j < limit[r]; j++) TensorPrimitives.MultiplyAdd(vf.Slice(j * dv, dv), p[j], ov, ov);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// llama.cpp's flash attention for small batches over an F16 cache (ggml_compute_forward_flash_attn_ext_f16_one_chunk),
+    /// number for number where it matters: the query is rounded to F16 for the K dot (products of two halves are exact in
+    /// float, so only the summation order differs), and keys are visited in position order with an online softmax whose
+    /// running sum of p · v is kept in F16 — rounded after every rescale and every multiply-add — then divided by the
+    /// float sum of weights. That F16 accumulator moves outputs by ~1e-3 relative, enough to flip Q8 activation roundings
+    /// downstream, so matching it is what keeps Q8_0 greedy decoding on llama.cpp's path.
+    /// </summary>
+    private void AttendRowsF16(AttentionScratch s, Span<float> q, Span<float> o, ReadOnlySpan<int> qOff, ReadOnlySpan<int> oOff,
+        ReadOnlySpan<int> limit, int rows, ReadOnlySpan<float> kt, int stride, int dk, int dv, int keys, ReadOnlySpan<float> vf)
+    {
+        var qh = s.QHalf.AsSpan(0, 4 * dk);     // [4, dk]
+        for (var r = 0; r < rows; r++) GgmlRounding.RoundToHalf(q.Slice(qOff[r], dk), qh.Slice(r * dk, dk));
+        var sc = s.Scores.AsSpan(0, 4 * stride);
+        AttentionKernels.Scores(kt, stride, dk, keys, _scale,
+            qh[..dk], qh.Slice(dk, dk), qh.Slice(2 * dk, dk), qh.Slice(3 * dk, dk), rows,
+            sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride));
+        var acc = s.Acc.AsSpan(0, dv);
+        for (var r = 0; r < rows; r++)
+        {
+            var row = sc.Slice(r * stride, keys);
+            acc.Clear();
+            float m = float.NegativeInfinity, sum = 0;
+            for (var j = 0; j < limit[r]; j++)
+            {
+                var x = row[j];
+                float ms = 1, vs = 1;
+                if (x > m)
+                {
+                    ms = MathF.Exp(m - x);
+                    m = x;
+                    GgmlRounding.ScaleToHalf(acc, ms);
+                }
+                else vs = MathF.Exp(x - m);
+                GgmlRounding.MulAddToHalf(acc, vf.Slice(j * dv, dv), vs);
+                sum = sum * ms + vs;
+            }
+            var inv = sum == 0 ? 0 : 1 / sum;
+            TensorPrimitives.Multiply(acc, inv, o.Slice(oOff[r], dv));
         }
     }
 

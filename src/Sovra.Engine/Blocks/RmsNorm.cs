@@ -1,8 +1,11 @@
-using System.Numerics.Tensors;
+using Sovra.Kernels;
 
 namespace Sovra.Engine.Blocks;
 
-/// <summary>y = x / sqrt(mean(x²) + eps) · w, row by row.</summary>
+/// <summary>
+/// y = x / sqrt(mean(x²) + eps) · w, row by row, as ggml's rms_norm then mul: squares in float summed in double,
+/// the scale in float, x·scale then ·w.
+/// </summary>
 public sealed class RmsNorm(float[] weight, float eps)
 {
     public int Size => weight.Length;
@@ -14,11 +17,5 @@ public sealed class RmsNorm(float[] weight, float eps)
         for (var t = 0; t < n; t++) ApplyRow(x.Slice(t * d, d), y.Slice(t * d, d));
     }
 
-    public void ApplyRow(ReadOnlySpan<float> x, Span<float> y)
-    {
-        var ss = TensorPrimitives.SumOfSquares(x);
-        var scale = 1f / MathF.Sqrt(ss / x.Length + eps);
-        TensorPrimitives.Multiply(x, scale, y);
-        TensorPrimitives.Multiply(y, weight, y);
-    }
+    public void ApplyRow(ReadOnlySpan<float> x, Span<float> y) => FloatOps.RmsNorm(x, weight, eps, y);
 }

@@ -5,13 +5,16 @@ namespace Sovra.Engine.Blocks;
 /// <summary>
 /// Rotary position embedding as ggml computes it: theta_i = pos · base^(-2i/d) (divided by per-dimension
 /// factors when the file has rope_freqs), with linear scaling or YaRN's ramp between interpolated and
-/// extrapolated frequencies and its attention scale.
+/// extrapolated frequencies and its attention scale. The angles are advanced pair by pair by multiplying with
+/// base^(-2/d), as ggml's rope cache does, rather than raised to each power: the two differ in the last bits,
+/// and a last-bit difference in q or k is enough to move a later Q8 activation across a rounding boundary.
 /// </summary>
 public sealed class Rope
 {
     private readonly RopeSettings _s;
     private readonly int _dims;
-    private readonly float[] _thetaScale;    // [dims/2] base^(-2i/d) / freq_factor_i
+    private readonly float _thetaStep;       // base^(-2/d)
+    private readonly float[]? _freqFactors;  // [dims/2] rope_freqs divisors, or none
     private readonly float[] _ramp;          // [dims/2] YaRN mix toward the extrapolated angle (0 without YaRN)
     private readonly float _freqScale;
     private readonly float _mscale;
@@ -21,13 +24,9 @@ public sealed class Rope
         _s = settings;
         _dims = settings.Dimensions;
         var half = _dims / 2;
-        _thetaScale = new float[half];
+        _thetaStep = MathF.Pow(settings.FreqBase, -2f / _dims);
+        _freqFactors = freqFactors;
         _ramp = new float[half];
-        for (var i = 0; i < half; i++)
-        {
-            _thetaScale[i] = MathF.Pow(settings.FreqBase, -2f * i / _dims);
-            if (freqFactors != null) _thetaScale[i] /= freqFactors[i];
-        }
         _freqScale = settings.Scaling == RopeScaling.None ? 1f : 1f / settings.ScalingFactor;
         _mscale = 1f;
         if (settings.Scaling == RopeScaling.Yarn)
@@ -91,9 +90,10 @@ public sealed class Rope
 
     private void Angles(int pos, Span<float> cos, Span<float> sin)
     {
-        for (var i = 0; i < cos.Length; i++)
+        float thetaBase = pos;
+        for (var i = 0; i < cos.Length; i++, thetaBase *= _thetaStep)
         {
-            var extrap = pos * _thetaScale[i];
+            var extrap = _freqFactors == null ? thetaBase : thetaBase / _freqFactors[i];
             var theta = _freqScale * extrap;
             if (_s.Scaling == RopeScaling.Yarn) theta = theta * (1 - _ramp[i]) + extrap * _ramp[i];
             cos[i] = MathF.Cos(theta) * _mscale;

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Sovra.Engine.Model;
 
 namespace Sovra.Engine.Blocks;
@@ -14,10 +13,7 @@ public sealed class SwiGluFeedForward(IWeightMatrix gate, IWeightMatrix up, IWei
         var u = ws.Up.AsSpan(0, n * nff);        // [n, n_ff]
         gate.MatMul(h, n, g, compute);
         up.MatMul(h, n, u, compute);
-        // silu(g)·u = g·u·sigmoid(g)
-        TensorPrimitives.Multiply(u, g, u);
-        TensorPrimitives.Sigmoid(g, g);
-        TensorPrimitives.Multiply(u, g, u);
+        GgmlSwiGlu.Apply(g, u, u);   // silu(g)·u with llama.cpp's own e^x (its last bits feed the Q8 rounding of down's input)
         down.MatMul(u, n, ws.Proj.AsSpan(0, n * down.Rows), compute);
     }
 }

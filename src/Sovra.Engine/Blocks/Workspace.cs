@@ -56,4 +56,6 @@ public sealed class AttentionScratch(int cells, int headDimK, int headDimV)
     public float[] V { get; } = new float[cells * headDimV];           // [n_visible, head_dim_v]
     public float[] Scores { get; } = new float[4 * Padded(cells)];     // [4 query rows, n_visible padded]
     public float[] Row { get; } = new float[headDimK];                 // [head_dim_k] one key before transposing
+    public float[] QHalf { get; } = new float[4 * headDimK];           // [4 query rows, head_dim_k] F16-rounded queries
+    public float[] Acc { get; } = new float[headDimV];                 // [head_dim_v] F16-valued running sum of p · v
 }

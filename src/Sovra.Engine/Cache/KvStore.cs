@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using Sovra.Kernels.Formats;
 
 namespace Sovra.Engine.Cache;
 
@@ -52,15 +53,8 @@ internal sealed class Q8Store : KvStore
     {
         var q = _q.AsSpan(cell * _width, _width);
         var s = _scale.AsSpan(cell * _width / 32, _width / 32);
-        for (var b = 0; b < s.Length; b++)
-        {
-            var x = row.Slice(b * 32, 32);
-            var amax = TensorPrimitives.MaxMagnitude(x);
-            var d = MathF.Abs(amax) / 127f;
-            var id = d != 0 ? 1f / d : 0f;
-            s[b] = (Half)d;
-            for (var j = 0; j < 32; j++) q[b * 32 + j] = (sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
-        }
+        // llama.cpp stores K/V rows with ggml-cpu's own Q8_0 rounding; the kernels' one is the same function.
+        for (var b = 0; b < s.Length; b++) s[b] = GgmlRounding.QuantizeQ8Block(row.Slice(b * 32, 32), q.Slice(b * 32, 32));
     }
 
     public override void Read(int cell, int col, Span<float> dst)

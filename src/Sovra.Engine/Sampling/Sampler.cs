@@ -3,8 +3,10 @@ using System.Numerics.Tensors;
 namespace Sovra.Engine.Sampling;
 
 /// <summary>
-/// Chooses the next token of one sequence from its logits. Holds the seeded RNG and the penalty history,
-/// so one sampler serves one sequence; buffers are sized on the first call and reused (no allocation per token).
+/// Chooses the next token of one sequence from its logits, in llama.cpp's default chain order (common_params_sampling:
+/// penalties → top-k → top-p → min-p → temperature → draw; its DRY, top-n-sigma, typical-p and XTC stages are off by
+/// default and not implemented). Holds the seeded RNG and the penalty history, so one sampler serves one sequence;
+/// buffers are sized on the first call and reused (no allocation per token beyond the reported top alternatives).
 /// </summary>
 public sealed class Sampler
 {
@@ -15,6 +17,8 @@ public sealed class Sampler
     private float[] _work = [];   // [n_vocab] penalised logits
     private int[] _ids = [];      // [n_vocab] candidate ids, best first after selection
     private float[] _vals = [];   // [n_vocab] candidate logits, aligned with _ids
+    private int[] _topIds = [];   // [top_logprobs] reported alternatives, best first
+    private float[] _topVals = [];
 
     public Sampler(SamplerSettings settings)
     {
@@ -36,17 +40,57 @@ public sealed class Sampler
     /// <summary>Picks the next token. <paramref name="logits"/>: [n_vocab], left unchanged.</summary>
     public int Sample(ReadOnlySpan<float> logits)
     {
+        Penalise(logits);
+        return Choose(_work);
+    }
+
+    /// <summary>
+    /// Picks the next token, adds it to the penalty history, and reports what <see cref="SamplerSettings.Logprobs"/>
+    /// and <see cref="SamplerSettings.TopLogprobs"/> ask for: log-probabilities under the distribution the penalties
+    /// leave, before top-k/top-p/min-p and temperature reshape it (the model's own view of the choice, which is what
+    /// OpenAI's <c>logprobs</c> report). <paramref name="logits"/>: [n_vocab], left unchanged.
+    /// </summary>
+    public SampledToken Next(ReadOnlySpan<float> logits)
+    {
+        var work = Penalise(logits);
+        float? logprob = null;
+        TokenLogprob[] top = [];
+        float lse = 0;
+        if (_settings.Logprobs || _settings.TopLogprobs > 0) lse = LogSumExp(work);
+        if (_settings.TopLogprobs > 0)
+        {
+            var k = Math.Min(_settings.TopLogprobs, work.Length);
+            if (_topIds.Length < work.Length) { _topIds = new int[work.Length]; _topVals = new float[work.Length]; }
+            SelectTop(work, k, _topIds, _topVals);
+            top = new TokenLogprob[k];
+            for (var i = 0; i < k; i++) top[i] = new TokenLogprob(_topIds[i], _topVals[i] - lse);
+        }
+        var token = Choose(work);
+        if (_settings.Logprobs) logprob = work[token] - lse;
+        Accept(token);
+        return new SampledToken(token, logprob, top);
+    }
+
+    /// <summary>Copies the logits into the work buffer and applies the penalties there.</summary>
+    private Span<float> Penalise(ReadOnlySpan<float> logits)
+    {
         var n = logits.Length;
         if (n == 0) throw new ArgumentException("no logits to sample from");
         if (_work.Length != n) { _work = new float[n]; _ids = new int[n]; _vals = new float[n]; }
         var work = _work.AsSpan();
         logits.CopyTo(work);
         ApplyPenalties(work);
+        return work;
+    }
 
+    /// <summary>The chain after the penalties, on the penalised logits in the work buffer (which stay unchanged).</summary>
+    private int Choose(ReadOnlySpan<float> work)
+    {
+        var n = work.Length;
         if (_settings.Temperature <= 0) return TensorPrimitives.IndexOfMax(work);
 
         var k = _settings.TopK > 0 ? Math.Min(_settings.TopK, n) : n;
-        SelectTop(work, k);
+        SelectTop(work, k, _ids, _vals);
         var ids = _ids.AsSpan(0, k);
         var vals = _vals.AsSpan(0, k);
 
@@ -95,7 +139,8 @@ public sealed class Sampler
         var s = _settings;
         if (_history.Count == 0 || s.RepeatLastN == 0 || (s.RepeatPenalty == 1 && s.PresencePenalty == 0 && s.FrequencyPenalty == 0)) return;
         _counts.Clear();
-        for (var i = Math.Max(0, _history.Count - s.RepeatLastN); i < _history.Count; i++)
+        var from = s.RepeatLastN < 0 ? 0 : Math.Max(0, _history.Count - s.RepeatLastN);
+        for (var i = from; i < _history.Count; i++)
         {
             var tok = _history[i];
             if ((uint)tok < (uint)work.Length) _counts[tok] = _counts.GetValueOrDefault(tok) + 1;
@@ -108,19 +153,19 @@ public sealed class Sampler
         }
     }
 
-    /// <summary>Puts the k largest logits, best first, into _ids/_vals (ties: lower id first).</summary>
-    private void SelectTop(ReadOnlySpan<float> work, int k)
+    /// <summary>Puts the k largest logits, best first, into ids/vals [≥ n_vocab] (ties: lower id first).</summary>
+    private static void SelectTop(ReadOnlySpan<float> work, int k, int[] ids, float[] vals)
     {
         var n = work.Length;
         if (k == n)
         {
-            for (var i = 0; i < n; i++) { _ids[i] = i; _vals[i] = work[i]; }
-            SortDescending(_vals.AsSpan(0, n), _ids.AsSpan(0, n));
+            for (var i = 0; i < n; i++) { ids[i] = i; vals[i] = work[i]; }
+            SortDescending(vals.AsSpan(0, n), ids.AsSpan(0, n));
             return;
         }
         // Min-heap of size k on (value, -id): O(n log k).
-        var hv = _vals.AsSpan(0, k);
-        var hi = _ids.AsSpan(0, k);
+        var hv = vals.AsSpan(0, k);
+        var hi = ids.AsSpan(0, k);
         for (var i = 0; i < k; i++) { hv[i] = work[i]; hi[i] = i; SiftUp(hv, hi, i); }
         for (var i = k; i < n; i++)
         {
@@ -185,11 +230,11 @@ public sealed class Sampler
         n = Math.Clamp(n, 0, logits.Length);
         if (n == 0) return [];
         var lse = LogSumExp(logits);
-        var s = new Sampler(SamplerSettings.Greedy);
-        s._ids = new int[logits.Length]; s._vals = new float[logits.Length];
-        s.SelectTop(logits, n);
+        var ids = new int[logits.Length];
+        var vals = new float[logits.Length];
+        SelectTop(logits, n, ids, vals);
         var result = new TokenLogprob[n];
-        for (var i = 0; i < n; i++) result[i] = new TokenLogprob(s._ids[i], s._vals[i] - lse);
+        for (var i = 0; i < n; i++) result[i] = new TokenLogprob(ids[i], vals[i] - lse);
         return result;
     }
 

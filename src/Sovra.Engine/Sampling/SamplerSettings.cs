@@ -20,8 +20,13 @@ public sealed record SamplerSettings
     public float PresencePenalty { get; init; }
     /// <summary>Subtracted per occurrence in the last RepeatLastN.</summary>
     public float FrequencyPenalty { get; init; }
+    /// <summary>How many of the latest history tokens the penalties look at; -1: all of them (llama.cpp's -1 is the context).</summary>
     public int RepeatLastN { get; init; } = 64;
     public ulong Seed { get; init; } = 0x5EED;
+    /// <summary><see cref="Sampler.Next"/> reports the chosen token's log-probability.</summary>
+    public bool Logprobs { get; init; }
+    /// <summary><see cref="Sampler.Next"/> reports this many most likely alternatives with their log-probabilities.</summary>
+    public int TopLogprobs { get; init; }
 
     public static SamplerSettings Greedy { get; } = new() { Temperature = 0, TopK = 0, TopP = 1, MinP = 0 };
 
@@ -32,9 +37,13 @@ public sealed record SamplerSettings
         if (!(MinP >= 0 && MinP <= 1)) throw new ArgumentException($"min-p must be in [0, 1], got {MinP}");
         if (!(RepeatPenalty > 0) || !float.IsFinite(RepeatPenalty)) throw new ArgumentException($"repeat penalty must be positive, got {RepeatPenalty}");
         if (!float.IsFinite(PresencePenalty) || !float.IsFinite(FrequencyPenalty)) throw new ArgumentException("penalties must be finite numbers");
-        if (RepeatLastN < 0) throw new ArgumentException($"repeat-last-n must be >= 0, got {RepeatLastN}");
+        if (RepeatLastN < -1) throw new ArgumentException($"repeat-last-n must be -1 (all) or >= 0, got {RepeatLastN}");
+        if (TopLogprobs < 0) throw new ArgumentException($"top-logprobs must be >= 0, got {TopLogprobs}");
     }
 }
 
-/// <summary>One token and its log-probability under the model's (unpenalised, temperature 1) distribution.</summary>
+/// <summary>One token and its log-probability (see <see cref="Sampler.Next"/> and <see cref="Sampler.TopLogprobs"/> for which distribution).</summary>
 public readonly record struct TokenLogprob(int Token, float Logprob);
+
+/// <summary>A token chosen by <see cref="Sampler.Next"/>: its log-probability when asked for, and the top alternatives (empty unless asked for).</summary>
+public readonly record struct SampledToken(int Token, float? Logprob, TokenLogprob[] TopLogprobs);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
+using Sovra.Engine.Sampling;
+
 namespace Sovra.Engine.Scheduling;
 
 /// <summary>
@@ -187,7 +189,7 @@ public sealed class BatchScheduler : IDisposable
                 _waiting.RemoveAt(0);
                 Interlocked.Decrement(ref _waitingCount);
                 _reservedCells += reserve;
-                _active.Add(new Running(h, id, kv, reserve, best, new TokenSampler(h.Request.Sampling)));
+                _active.Add(new Running(h, id, kv, reserve, best, new Sampler(h.Request.Sampling)));
             }
         }
     }
@@ -259,7 +261,8 @@ public sealed class BatchScheduler : IDisposable
         for (var row = 0; row < wanted.Count; row++)
         {
             var r = wanted[row];
-            var token = r.Sampler.Sample(_logits.AsSpan(row * vocab, vocab));
+            var picked = r.Sampler.Next(_logits.AsSpan(row * vocab, vocab));
+            var token = new GeneratedToken(picked.Token, picked.Logprob ?? 0f, picked.TopLogprobs);
             r.PromptDone = true;
             if (r.Handle.Request.StopTokens.Contains(token.Token))
             {
@@ -300,7 +303,7 @@ public sealed class BatchScheduler : IDisposable
         return i;
     }
 
-    private sealed class Running(GenerationHandle handle, int id, List<int> kv, int reserve, int cached, TokenSampler sampler)
+    private sealed class Running(GenerationHandle handle, int id, List<int> kv, int reserve, int cached, Sampler sampler)
     {
         public GenerationHandle Handle { get; } = handle;
         public int Id { get; } = id;
@@ -308,7 +311,7 @@ public sealed class BatchScheduler : IDisposable
         public List<int> Kv { get; } = kv;
         public int Reserve { get; } = reserve;
         public int Cached { get; } = cached;
-        public TokenSampler Sampler { get; } = sampler;
+        public Sampler Sampler { get; } = sampler;
         public bool PromptDone { get; set; }
         public int Pending { get; set; }
         public int Generated { get; set; }

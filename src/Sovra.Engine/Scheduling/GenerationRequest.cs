@@ -1,18 +1,19 @@
 using System.Threading.Channels;
+using Sovra.Engine.Sampling;
 
 namespace Sovra.Engine.Scheduling;
 
-/// <summary>One sequence to generate: its prompt tokens and when to stop.</summary>
-public sealed record GenerationRequest(IReadOnlyList<int> Prompt, SamplingSettings Sampling, int MaxTokens)
+/// <summary>
+/// One sequence to generate: its prompt tokens, how to choose tokens (the engine's <see cref="Sampler"/> settings,
+/// including which log-probabilities to report) and when to stop. Penalties see the generated tokens only.
+/// </summary>
+public sealed record GenerationRequest(IReadOnlyList<int> Prompt, SamplerSettings Sampling, int MaxTokens)
 {
     /// <summary>Tokens that end the generation (end-of-turn, end-of-text). They are not emitted.</summary>
     public IReadOnlySet<int> StopTokens { get; init; } = new HashSet<int>();
 }
 
-/// <summary>A token alternative and its log-probability.</summary>
-public readonly record struct TokenLogprob(int Token, float Logprob);
-
-/// <summary>A generated token, with its log-probability and the top alternatives when asked for.</summary>
+/// <summary>A generated token, with its log-probability and the top alternatives when asked for (0 and empty otherwise).</summary>
 public sealed record GeneratedToken(int Token, float Logprob, IReadOnlyList<TokenLogprob> TopLogprobs);
 
 public enum FinishReason

@@ -108,18 +108,24 @@ internal static unsafe class Activations
         }
     }
 
-    /// <summary>ggml's quantize_row_q8_0/q8_1: d = amax/127, q = round-half-away(x/d); d and d·Σq kept F16-rounded.</summary>
+    /// <summary>
+    /// Q8_0 / Q8_1 activation rounding as ggml-cpu's x86 build does it (quantize_row_q8_0 / q8_1, the AVX path that
+    /// llama.cpp runs on this kind of machine): d = amax/127 kept F16-rounded, q = round-to-nearest-even(x · (127/amax))
+    /// with the multiplier 127/amax in float (not 1/d), and d·Σq with the unrounded d, F16-rounded. ggml's scalar
+    /// reference differs in two places (1/d and round-half-away), which flips a value now and then; a flipped
+    /// activation in an early layer is enough to change a greedy token many steps later.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int QuantizeQ8Block(float* x, sbyte* q, out float d, out float s)
     {
         var amax = 0f;
         for (var j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[j]));
         var dd = amax / 127f;
-        var id = dd != 0 ? 1f / dd : 0f;
+        var id = GgmlRounding.Q8Multiplier(amax);
         var sum = 0;
         for (var j = 0; j < 32; j++)
         {
-            var v = (int)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero);
+            var v = (int)MathF.Round(x[j] * id, MidpointRounding.ToEven);
             q[j] = (sbyte)v;
             sum += v;
         }
@@ -156,17 +162,6 @@ internal static unsafe class Activations
         return Vector256.ConditionalSelect(nan, quiet, rounded).AsSingle();
     }
 
-    /// <summary>Round half away from zero (C's roundf), exactly: the fraction x − trunc(x) is exact in float.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> RoundAway(Vector256<float> v)
-    {
-        var t = Vector256.Truncate(v);
-        var frac = Vector256.Abs(v - t);
-        var step = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(frac, Vector256.Create(0.5f)),
-            Vector256.CopySign(Vector256<float>.One, v), Vector256<float>.Zero);
-        return Vector256.ConvertToInt32(t + step);
-    }
-
     /// <summary><see cref="QuantizeQ8Block"/> with Vector256: the same values, bit for bit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int QuantizeQ8BlockVector(float* x, sbyte* q, out float d, out float s)
@@ -179,11 +174,12 @@ internal static unsafe class Activations
         var amax = 0f;
         for (var j = 0; j < 8; j++) amax = MathF.Max(amax, m[j]);
         var dd = amax / 127f;
-        var id = Vector256.Create(dd != 0 ? 1f / dd : 0f);
-        var i0 = RoundAway(v0 * id);
-        var i1 = RoundAway(v1 * id);
-        var i2 = RoundAway(v2 * id);
-        var i3 = RoundAway(v3 * id);
+        var id = Vector256.Create(GgmlRounding.Q8Multiplier(amax));
+        // Vector256.Round rounds ties to even, as _mm256_round_ps(_MM_ROUND_NEAREST) does.
+        var i0 = Vector256.ConvertToInt32(Vector256.Round(v0 * id));
+        var i1 = Vector256.ConvertToInt32(Vector256.Round(v1 * id));
+        var i2 = Vector256.ConvertToInt32(Vector256.Round(v2 * id));
+        var i3 = Vector256.ConvertToInt32(Vector256.Round(v3 * id));
         var sum = Vector256.Sum(i0 + i1 + i2 + i3);
         var w01 = Vector256.Narrow(i0, i1);
         var w23 = Vector256.Narrow(i2, i3);
@@ -256,5 +252,68 @@ internal static unsafe class Activations
             bsums[g] = (short)s;
         }
         d = 1 / iscale;
+    }
+}
+
+/// <summary>
+/// ggml-cpu's roundings for code outside the kernels that must round exactly as llama.cpp does: Q8_0 blocks (see
+/// <see cref="Activations.QuantizeQ8Block"/>; the engine's Q8_0 KV cache, which llama.cpp fills with the same
+/// function) and F16 accumulators (llama.cpp's flash attention keeps its running V sum in F16 for small batches).
+/// </summary>
+public static unsafe class GgmlRounding
+{
+    /// <summary>The multiplier applied before rounding a Q8 block: 127/amax in float (0 for an all-zero block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Q8Multiplier(float amax) => amax != 0 ? 127f / amax : 0f;
+
+    /// <summary>Quantizes one block of 32 values into <paramref name="q"/>; returns the F16 scale d = amax/127.</summary>
+    public static Half QuantizeQ8Block(ReadOnlySpan<float> x, Span<sbyte> q)
+    {
+        if (x.Length != 32 || q.Length != 32) throw new ArgumentException($"a Q8_0 block holds 32 values, got {x.Length} and {q.Length}");
+        float d;
+        fixed (float* px = x)
+        fixed (sbyte* pq = q)
+            Activations.QuantizeQ8Block(px, pq, out d, out _);
+        return (Half)d;
+    }
+
+    /// <summary>y = (float)(Half)x, element-wise (round to nearest even).</summary>
+    public static void RoundToHalf(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (y.Length < x.Length) throw new ArgumentException("destination too short");
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= x.Length; i += 8) Activations.RoundToHalf(Vector256.Create(x.Slice(i, 8))).CopyTo(y.Slice(i, 8));
+        for (; i < x.Length; i++) y[i] = Fp.RoundToHalf(x[i]);
+    }
+
+    /// <summary>acc = (Half)(acc + v·w) with one fused multiply-add per element, as ggml_vec_mad_f16 does.</summary>
+    public static void MulAddToHalf(Span<float> acc, ReadOnlySpan<float> v, float w)
+    {
+        if (v.Length < acc.Length) throw new ArgumentException("source too short");
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vw = Vector256.Create(w);
+            for (; i + 8 <= acc.Length; i += 8)
+            {
+                var a = Vector256.Create((ReadOnlySpan<float>)acc.Slice(i, 8));
+                Activations.RoundToHalf(Vector256.FusedMultiplyAdd(Vector256.Create(v.Slice(i, 8)), vw, a)).CopyTo(acc.Slice(i, 8));
+            }
+        }
+        for (; i < acc.Length; i++) acc[i] = Fp.RoundToHalf(MathF.FusedMultiplyAdd(v[i], w, acc[i]));
+    }
+
+    /// <summary>acc = (Half)(acc·s), as ggml_vec_scale_f16 does.</summary>
+    public static void ScaleToHalf(Span<float> acc, float s)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vs = Vector256.Create(s);
+            for (; i + 8 <= acc.Length; i += 8)
+                Activations.RoundToHalf(Vector256.Create((ReadOnlySpan<float>)acc.Slice(i, 8)) * vs).CopyTo(acc.Slice(i, 8));
+        }
+        for (; i < acc.Length; i++) acc[i] = Fp.RoundToHalf(acc[i] * s);
     }
 }

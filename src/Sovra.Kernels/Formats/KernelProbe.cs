@@ -8,19 +8,27 @@ namespace Sovra.Kernels.Formats;
 internal static unsafe class KernelProbe
 {
     /// <summary>Quantizes <paramref name="x"/> as activations and returns the backing bytes plus the row view's layout.</summary>
-    public static byte[] QuantizeActivation(ActivationKind kind, float[] x)
+    public static byte[] QuantizeActivation(ActivationKind kind, float[] x, bool scalar = false)
     {
         var bytes = new byte[Activations.RowBytes(kind, x.Length)];
         fixed (float* px = x)
         fixed (byte* pb = bytes)
-            Activations.Quantize(kind, px, x.Length, Activations.Row(kind, pb, x.Length));
+        {
+            var r = Activations.Row(kind, pb, x.Length);
+            if (!scalar) Activations.Quantize(kind, px, x.Length, r);
+            else if (kind == ActivationKind.Q8_K)
+                for (var b = 0; b < x.Length / 256; b++) Activations.QuantizeQ8KBlock(px + 256 * b, r.Q + 256 * b, out r.D[b], r.BSums + 16 * b);
+            else if (kind is ActivationKind.Q8_0 or ActivationKind.Q8_1)
+                for (var b = 0; b < x.Length / 32; b++) r.Sum[b] = Activations.QuantizeQ8Block(px + 32 * b, r.Q + 32 * b, out r.D[b], out r.S[b]);
+            else throw new ArgumentException($"no scalar path to pick for {kind}");
+        }
         return bytes;
     }
 
     /// <summary>The activation row re-encoded as ggml's block_q8_0 / block_q8_1 / block_q8_K bytes.</summary>
-    public static byte[] ActivationAsGgml(ActivationKind kind, float[] x)
+    public static byte[] ActivationAsGgml(ActivationKind kind, float[] x, bool scalar = false)
     {
-        var bytes = QuantizeActivation(kind, x);
+        var bytes = QuantizeActivation(kind, x, scalar);
         fixed (byte* pb = bytes)
         {
             var r = Activations.Row(kind, pb, x.Length);

@@ -93,7 +93,7 @@ public sealed class Node(ServerOptions options, ModelRegistry registry, NodeMetr
         {
             for (var i = 0; i < p.N; i++)
             {
-                var sampling = p.Sampling.Seed is { } seed ? p.Sampling with { Seed = seed + i } : p.Sampling;
+                var sampling = p.Sampling with { Seed = p.Sampling.Seed + (ulong)i };   // an unseeded request got a random seed
                 var handle = model.Scheduler.Submit(new GenerationRequest(prompt, sampling, maxTokens) { StopTokens = model.StopTokens }, cancellation);
                 runs.Add(new ChoiceRun(firstIndex + i, model, handle, p.Stops, splitter(), logprobs, started, OnToken));
             }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sovra.Engine.Scheduling;
+using Sovra.Engine.Sampling;
 using Sovra.Server.Models;
 
 namespace Sovra.Server.Api;
@@ -8,7 +8,7 @@ namespace Sovra.Server.Api;
 public sealed record GenerationParams(
     string Model,
     int? MaxTokens,
-    SamplingSettings Sampling,
+    SamplerSettings Sampling,
     IReadOnlyList<string> Stops,
     int N,
     bool Stream,
@@ -147,7 +147,7 @@ public static class RequestParser
         if (chat && JsonFields.Integer(o, "max_completion_tokens", 1, int.MaxValue) is { } mct) maxTokens = mct;
         var temperature = JsonFields.Number(o, "temperature", 0, 2) ?? 1.0;
         var topP = JsonFields.Number(o, "top_p", 0, 1) ?? 1.0;
-        if (topP == 0) topP = double.Epsilon; // top_p 0 keeps only the most likely token
+        if (topP == 0) topP = float.Epsilon; // top_p 0 keeps only the most likely token
         var topK = JsonFields.Integer(o, "top_k", -1, int.MaxValue) ?? 0;
         var minP = JsonFields.Number(o, "min_p", 0, 1) ?? 0;
         var presence = JsonFields.Number(o, "presence_penalty", -2, 2) ?? 0;
@@ -172,15 +172,18 @@ public static class RequestParser
         }
         var stops = JsonFields.Stops(o, limits.MaxStops);
         var user = JsonFields.String(o, "user");
-        var sampling = new SamplingSettings
+        // OpenAI's knobs on the engine's sampler: no repeat penalty, presence/frequency over everything generated.
+        var sampling = new SamplerSettings
         {
             Temperature = (float)temperature,
             TopP = (float)topP,
             TopK = topK < 0 ? 0 : (int)topK,
             MinP = (float)minP,
+            RepeatPenalty = 1,
+            RepeatLastN = -1,
             PresencePenalty = (float)presence,
             FrequencyPenalty = (float)frequency,
-            Seed = seed,
+            Seed = seed is { } sd ? unchecked((ulong)sd) : unchecked((ulong)Random.Shared.NextInt64()),
             Logprobs = logprobs,
             TopLogprobs = topLogprobs,
         };

@@ -1,6 +1,8 @@
 // llama.cpp reference for Sovra's engine parity tests (node-llama-cpp, CPU prebuilt, never built here).
 // Reads one JSON request on stdin:
-//   {"model": path, "tokens": [prompt ids], "vocab": n_vocab, "threads": 2, "out": path, "greedy": 64}
+//   {"model": path, "tokens": [prompt ids], "vocab": n_vocab, "threads": 2, "out": path, "greedy": 64,
+//    "flashAttention": true|false (optional; absent: node-llama-cpp's default, "auto", which the CPU backend enables),
+//    "promptBatch": n (optional: feed the prompt n tokens per evaluation instead of all at once; 1 = decode steps)}
 // Writes float32 [n_prompt, n_vocab] to `out`: at each prompt position, llama.cpp's next-token probabilities
 // (softmax of the raw logits, greedy sampler so nothing is truncated). Then continues with argmax decoding
 // for `greedy` tokens and prints {"greedy": [ids]} on stdout.
@@ -15,12 +17,16 @@ const nPrompt = req.tokens.length;
 const nGreedy = req.greedy ?? 0;
 const context = await model.createContext({
   contextSize: Math.max(nPrompt + nGreedy + 16, 64), batchSize: Math.max(nPrompt, 8), threads, sequences: 1,
+  ...(req.flashAttention != null ? { flashAttention: req.flashAttention } : {}),
 });
 const seq = context.getSequence();
 const vocab = req.vocab;
 const sample = { temperature: 0 };
 
-const res = await seq.controlledEvaluate(req.tokens.map(t => [t, { generateNext: { probabilities: true, token: true, options: sample } }]));
+const step = req.promptBatch ?? nPrompt;
+const res = [];
+for (let i = 0; i < nPrompt; i += step)
+  res.push(...await seq.controlledEvaluate(req.tokens.slice(i, i + step).map(t => [t, { generateNext: { probabilities: true, token: true, options: sample } }])));
 const out = new Float32Array(nPrompt * vocab);
 for (let i = 0; i < nPrompt; i++) {
   const probs = res[i]?.next?.probabilities;

@@ -19,11 +19,17 @@ internal static unsafe class Q8_0Block
         }
     }
 
+    /// <summary>Weights: ggml's reference rule (quantize_row_q8_0_ref, what llama-quantize writes): q = roundf(x / d).</summary>
     public static void QuantizeRow(float* src, byte* dst, int nb)
     {
         for (var b = 0; b < nb; b++, src += 32, dst += Bytes)
         {
-            Activations.QuantizeQ8Block(src, (sbyte*)(dst + 2), out var d, out _);
+            var amax = 0f;
+            for (var j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(src[j]));
+            var d = amax / 127f;
+            var id = d != 0 ? 1f / d : 0f;
+            var q = (sbyte*)(dst + 2);
+            for (var j = 0; j < 32; j++) q[j] = (sbyte)MathF.Round(src[j] * id, MidpointRounding.AwayFromZero);
             Fp.StoreHalf(dst, d);
         }
     }
