@@ -203,7 +203,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         for (var i = 0; i < count; i++) TileUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, RowAt(scratch, i));
 
         var rows = stackalloc UnpackedRow[R];
-        var out_ = stackalloc float[R * 32];
+        var block = stackalloc float[RowBlock * 32]; // [row][token lane] of one token-group pass
         var pairs = _path == KernelPath.Avx512 ? 2 : 1;
         for (var tg = 0; tg < _tokenGroups; tg += pairs)
         {
@@ -212,31 +212,27 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             {
                 // A short last tile repeats its last row; those results are not stored.
                 for (var i = 0; i < R; i++) rows[i] = RowAt(scratch, Math.Min(rt + i, count - 1));
-                if (_path == KernelPath.Avx512) Micro512(rows, panel, out_);
-                else Micro256(rows, panel, out_);
-                var width = pairs * _lanes;
-                for (var i = 0; i < R && rt + i < count; i++)
-                {
-                    var r = r0 + rt + i;
-                    for (var l = 0; l < width; l++)
-                    {
-                        var t = tg * _lanes + l;
-                        if (t < _n) _y[(long)t * _rows + r] = out_[i * 32 + l];
-                    }
-                }
+                if (_path == KernelPath.Avx512) Micro512(rows, panel, block + rt * 32);
+                else Micro256(rows, panel, block + rt * 32);
             }
+            StoreBlock(block, r0, count, tg, pairs * _lanes);
         }
     }
 
-    /// <summary>Writes <paramref name="rowCount"/> rows × <paramref name="width"/> token lanes of a tile's out[row·32 + lane] into Y[t, r].</summary>
-    private void Store(float* out_, int r, int rowCount, int tg, int width)
+    /// <summary>
+    /// Writes a pass's [row][token lane] block (rows r0.., <paramref name="width"/> lanes of token group tg) into
+    /// Y[t, r]: per token its rows are contiguous in Y, so each token gets one run of sequential stores instead
+    /// of one scattered store per tile row (which stalled on Y's cache misses).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void StoreBlock(float* block, int r0, int count, int tg, int width)
     {
-        for (var i = 0; i < rowCount; i++)
-            for (var l = 0; l < width; l++)
-            {
-                var t = tg * _lanes + l;
-                if (t < _n) _y[(long)t * _rows + r + i] = out_[i * 32 + l];
-            }
+        var lanes = Math.Min(width, _n - tg * _lanes);
+        for (var l = 0; l < lanes; l++)
+        {
+            var dst = _y + (long)(tg * _lanes + l) * _rows + r0;
+            for (var i = 0; i < count; i++) dst[i] = block[i * 32 + l];
+        }
     }
 
     /// <summary>Float formats: rows decoded to float (F32 read in place), then 4 rows × 32 (or 8) tokens of FMAs.</summary>
@@ -252,7 +248,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             if (_type == GgmlType.F16) DecodeF16(src, dst, _cols);
             else if (_type == GgmlType.BF16) DecodeBf16(src, dst, _cols);
         }
-        var out_ = stackalloc float[R * 32];
+        var block = stackalloc float[RowBlock * 32]; // [row][token lane] of one token-group pass
         var pairs = _path == KernelPath.Avx512 ? 2 : 1;
         for (var tg = 0; tg < _tokenGroups; tg += pairs)
         {
@@ -260,19 +256,10 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             for (var rt = 0; rt < count; rt += R)
             {
                 for (var i = 0; i < R; i++) rows[i] = decoded[Math.Min(rt + i, count - 1)];
-                if (_path == KernelPath.Avx512) MicroF512(rows, (float*)panel, (float*)(panel + _panelGroupBytes), out_);
-                else MicroF256(rows, (float*)panel, out_);
-                var width = pairs * _lanes;
-                for (var i = 0; i < R && rt + i < count; i++)
-                {
-                    var r = r0 + rt + i;
-                    for (var l = 0; l < width; l++)
-                    {
-                        var t = tg * _lanes + l;
-                        if (t < _n) _y[(long)t * _rows + r] = out_[i * 32 + l];
-                    }
-                }
+                if (_path == KernelPath.Avx512) MicroF512(rows, (float*)panel, (float*)(panel + _panelGroupBytes), block + rt * 32);
+                else MicroF256(rows, (float*)panel, block + rt * 32);
             }
+            StoreBlock(block, r0, count, tg, pairs * _lanes);
         }
     }
 

@@ -108,19 +108,19 @@ internal sealed unsafe partial class TileJob
     {
         for (var i = 0; i < count; i++) ByteUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, ByteRowAt(scratch, i));
         var rows = stackalloc ByteRow[R];
-        var out_ = stackalloc float[R * 32];
+        var block = stackalloc float[RowBlock * 32]; // [row][token lane] of one token-group pass
         var pairs = _path == KernelPath.Avx512 ? 2 : 1;
         for (var tg = 0; tg < _tokenGroups; tg += pairs)
         {
             var panel = _panel + tg * _panelGroupBytes;
             for (var rt = 0; rt < count; rt += R)
             {
-                // A short last tile repeats its last row; those results are not stored.
+                // A short last tile repeats its last row; its results land past count and are not stored.
                 for (var i = 0; i < R; i++) rows[i] = ByteRowAt(scratch, Math.Min(rt + i, count - 1));
-                if (_path == KernelPath.Avx512) MicroB512(rows, panel, out_);
-                else MicroB256(rows, panel, out_);
-                Store(out_, r0 + rt, Math.Min(R, count - rt), tg, pairs * _lanes);
+                if (_path == KernelPath.Avx512) MicroB512(rows, panel, block + rt * 32);
+                else MicroB256(rows, panel, block + rt * 32);
             }
+            StoreBlock(block, r0, count, tg, pairs * _lanes);
         }
     }
 
