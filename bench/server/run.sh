@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Server throughput beside llama.cpp, same file, same machine, same run: aggregate generation tokens/s and
 # time to first token at 1, 4, 8 and 16 concurrent streams. Sovra: `sovra serve` with continuous batching,
-# driven over HTTP (streamed /v1/completions). llama.cpp: node-llama-cpp, N sequences in one context.
+# driven over HTTP (streamed /v1/completions). llama.cpp: node-llama-cpp, N sequences in one context, each with
+# the same 1024 positions as Sovra's -c 1024; both get a warm-up. ttft_ratio < 1 means Sovra answers first.
 # Usage: bench/server/run.sh [MODEL.gguf] [--tokens 64] [--threads N] [--streams "1 4 8 16"]
 # Without a model it writes a synthetic Qwen3-0.6B (Q8_0, real tokenizer) under artifacts/bench.
 set -euo pipefail
@@ -33,12 +34,13 @@ node "$here/load.mjs" --url "http://127.0.0.1:$port" --model "$id" --streams 1 -
 declare -A sovra llama
 for s in $streams; do sovra[$s]="$(node "$here/load.mjs" --url "http://127.0.0.1:$port" --model "$id" --streams "$s" --tokens "$tokens")"; echo "${sovra[$s]}"; done
 kill -TERM $server; wait $server 2>/dev/null || true; trap - EXIT
-for s in $streams; do llama[$s]="$(node "$here/llamacpp.mjs" --model "$model" --streams "$s" --tokens "$tokens" --threads "$threads" --node-modules "$node_modules")"; echo "${llama[$s]}"; done
+for s in $streams; do llama[$s]="$(node "$here/llamacpp.mjs" --model "$model" --streams "$s" --tokens "$tokens" --threads "$threads" --context 1024 --node-modules "$node_modules")"; echo "${llama[$s]}"; done
 echo
-printf '%-8s %12s %12s %8s %14s %14s\n' streams sovra_t/s llama_t/s ratio sovra_ttft_ms llama_ttft_ms
+printf '%-8s %12s %12s %8s %14s %14s %10s\n' streams sovra_t/s llama_t/s ratio sovra_ttft_ms llama_ttft_ms ttft_ratio
 for s in $streams; do
   node -e '
     const a = JSON.parse(process.argv[1]), b = JSON.parse(process.argv[2]);
     console.log([String(a.streams).padEnd(8), a.tps.toFixed(1).padStart(12), b.tps.toFixed(1).padStart(12), (a.tps / b.tps).toFixed(2).padStart(8),
-      a.ttft_ms_mean.toFixed(0).padStart(14), b.ttft_ms_mean.toFixed(0).padStart(14)].join(" "));' "${sovra[$s]}" "${llama[$s]}"
+      a.ttft_ms_mean.toFixed(0).padStart(14), b.ttft_ms_mean.toFixed(0).padStart(14),
+      (a.ttft_ms_mean / b.ttft_ms_mean).toFixed(2).padStart(10)].join(" "));' "${sovra[$s]}" "${llama[$s]}"
 done

@@ -17,6 +17,7 @@ public sealed unsafe class MatMul : IDisposable
     private readonly KernelThreadPool _pool;
     private readonly RowsJob _rows = new();
     private readonly QuantJob _quant = new();
+    private readonly SmallBatchQ8 _small = new();
     private readonly TileJob _tiles;
     private byte* _act;       // [n][actRowBytes] quantized activations
     private long _actBytes;
@@ -58,6 +59,22 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* py = y)
         {
             QuantizeActivations(f.Activation, px, n, w.Cols);
+            // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
+            var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
+            if (SmallBatchQ8.Supports(Path, w.Type, n))
+            {
+                _small.W = w.Data;
+                _small.RowBytes = w.RowBytes;
+                _small.Rows = w.Rows;
+                _small.Blocks = w.Cols / f.BlockSize;
+                _small.Acts = _actRows;
+                _small.N = n;
+                _small.Y = py;
+                _small.Wide = Path == KernelPath.Avx512;
+                _small.Chunk = chunk;
+                _pool.Run(_small, (w.Rows + chunk - 1) / chunk);
+                return;
+            }
             if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
                 _tiles.Prepare(Path, w, _actRows, n, py);
@@ -73,8 +90,6 @@ public sealed unsafe class MatMul : IDisposable
             _rows.N = n;
             _rows.Y = py;
             _rows.Dot = KernelDispatch.Dot(Path, w.Type);
-            // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
-            var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
             _rows.Chunk = chunk;
             _pool.Run(_rows, (w.Rows + chunk - 1) / chunk);
         }

@@ -117,6 +117,27 @@ public sealed class MatMulTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.F16)]
+    public void Tiles_give_the_same_rows_wherever_the_output_starts_against_a_cache_line(GgmlType type)
+    {
+        // The row blocks follow Y's 64-byte boundaries, so every start offset cuts them differently.
+        var (w, x) = Problem(type, rows: 77, blocksPerRow: 3, n: 11, seed: 21);
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var tiles = new MatMul(_pool);
+        var expected = new float[11 * 77];
+        reference.MatMat(w, x, 11, expected);
+        var buffer = new float[11 * 77 + 16];
+        for (var offset = 0; offset < 16; offset++)
+        {
+            Array.Clear(buffer);
+            tiles.MatMat(w, x, 11, buffer.AsSpan(offset, 11 * 77));
+            AssertClose(expected, buffer.AsSpan(offset, 11 * 77).ToArray(), $"{type} offset {offset}");
+        }
+    }
+
     /// <summary>
     /// Every quant at its largest value against activations that quantize to −128 / +127 is where int16
     /// sums of the byte tile would overflow first; random raw bytes cover the rest of the value range.

@@ -56,6 +56,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
     }
 
     private readonly bool _byteTiles;
+    private int _lead; // rows before Y's first 64-byte boundary (0 when aligned): item 0 takes just those
 
     public int Items { get; private set; }
 
@@ -97,7 +98,11 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         if (_bytes) PrepareBytes();
         EnsurePanel(_panelGroupBytes * _tokenGroups);
         _acts = acts;
-        Items = (_rows + RowBlock - 1) / RowBlock;
+        // Row blocks start on 64-byte boundaries of Y (after a short lead block), so threads working on
+        // neighbouring blocks at the same time never write the same cache line of a token's output row.
+        var misaligned = (int)(((nuint)y & 63) / 4);
+        _lead = misaligned == 0 ? 0 : Math.Min(_rows, 16 - misaligned);
+        Items = (_lead > 0 ? 1 : 0) + (_rows - _lead + RowBlock - 1) / RowBlock;
     }
 
     private static long Align(long v) => (v + 63) & ~63L;
@@ -188,8 +193,8 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             _scratchBytes[worker] = need;
         }
         var scratch = _scratch[worker];
-        var r0 = index * RowBlock;
-        var count = Math.Min(RowBlock, _rows - r0);
+        var r0 = _lead == 0 ? index * RowBlock : index == 0 ? 0 : _lead + (index - 1) * RowBlock;
+        var count = _lead > 0 && index == 0 ? _lead : Math.Min(RowBlock, _rows - r0);
         if (_float)
         {
             ExecuteFloat(r0, count, scratch);

@@ -31,7 +31,7 @@ internal static class ChatEndpoint
         var separate = model.ThinksInTags && (request.SeparateReasoning ?? node.Options.SeparateReasoning);
         var startsInside = prompt.Text.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
         var runs = node.Submit(model, prompt.Tokens, p, maxTokens, 0, () => separate ? new ReasoningSplitter(startsInside) : null,
-            p.Sampling.Logprobs, started, aborted);
+            p.Sampling.Logprobs, started, aborted, toolCalls: request.Tools != null);
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..24];
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         try
@@ -55,13 +55,15 @@ internal static class ChatEndpoint
             var reasoning = new StringBuilder();
             var content = new StringBuilder();
             var lps = new List<TokenLogprobInfo>();
+            var calls = new List<ToolCall>();
             await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
             {
                 reasoning.Append(d.Reasoning);
                 content.Append(d.Content);
                 lps.AddRange(d.Logprobs);
+                calls.AddRange(d.ToolCalls);
             }
-            return (Run: r, Reasoning: reasoning.ToString().Trim(), Content: content.ToString(), Logprobs: lps);
+            return (Run: r, Reasoning: reasoning.ToString().Trim(), Content: content.ToString(), Logprobs: lps, Calls: calls);
         })).ConfigureAwait(false);
         Account(node, runs, promptTokens);
 
@@ -80,9 +82,12 @@ internal static class ChatEndpoint
                 w.WriteNumber("index", c.Run.Index);
                 w.WriteStartObject("message");
                 w.WriteString("role", "assistant");
-                w.WriteString("content", c.Content);
+                // OpenAI sends null content beside tool calls when the model wrote nothing else.
+                if (c.Calls.Count > 0 && string.IsNullOrWhiteSpace(c.Content)) w.WriteNull("content");
+                else w.WriteString("content", c.Content);
                 if (c.Reasoning.Length > 0) w.WriteString("reasoning_content", c.Reasoning);
                 w.WriteNull("refusal");
+                if (c.Calls.Count > 0) WriteToolCalls(w, c.Calls, streamed: false);
                 w.WriteEndObject();
                 if (logprobs) ResponseJson.ChatLogprobs(w, c.Logprobs); else w.WriteNull("logprobs");
                 w.WriteString("finish_reason", c.Run.FinishReason);
@@ -114,7 +119,8 @@ internal static class ChatEndpoint
                     await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, w =>
                     {
                         if (d.Reasoning.Length > 0) w.WriteString("reasoning_content", d.Reasoning);
-                        if (d.Content.Length > 0 || d.Reasoning.Length == 0) w.WriteString("content", d.Content);
+                        if (d.Content.Length > 0 || (d.Reasoning.Length == 0 && d.ToolCalls.Count == 0)) w.WriteString("content", d.Content);
+                        if (d.ToolCalls.Count > 0) WriteToolCalls(w, d.ToolCalls, streamed: true);
                     }, logprobs ? d.Logprobs : null, null), aborted).ConfigureAwait(false);
                 await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, _ => { }, null, r.FinishReason), aborted).ConfigureAwait(false);
             })).ConfigureAwait(false);
@@ -138,6 +144,25 @@ internal static class ChatEndpoint
                 w.WriteEndObject();
             }), aborted).ConfigureAwait(false);
         await sse.DoneAsync(aborted).ConfigureAwait(false);
+    }
+
+    /// <summary>tool_calls as OpenAI writes them; a stream sends each call whole in one delta, with its index.</summary>
+    private static void WriteToolCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls, bool streamed)
+    {
+        w.WriteStartArray("tool_calls");
+        foreach (var call in calls)
+        {
+            w.WriteStartObject();
+            if (streamed) w.WriteNumber("index", call.Index);
+            w.WriteString("id", call.Id);
+            w.WriteString("type", "function");
+            w.WriteStartObject("function");
+            w.WriteString("name", call.Name);
+            w.WriteString("arguments", call.Arguments);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     internal static void Account(Node node, List<ChoiceRun> runs, int promptTokens)

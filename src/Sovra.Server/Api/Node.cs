@@ -86,7 +86,7 @@ public sealed class Node(ServerOptions options, ModelRegistry registry, NodeMetr
 
     /// <summary>Submits one sequence per choice; seeds differ per choice so n choices are not copies.</summary>
     public List<ChoiceRun> Submit(IServedModel model, IReadOnlyList<int> prompt, GenerationParams p, int maxTokens, int firstIndex,
-        Func<ReasoningSplitter?> splitter, bool logprobs, long started, CancellationToken cancellation)
+        Func<ReasoningSplitter?> splitter, bool logprobs, long started, CancellationToken cancellation, bool toolCalls = false)
     {
         var runs = new List<ChoiceRun>(p.N);
         try
@@ -95,7 +95,7 @@ public sealed class Node(ServerOptions options, ModelRegistry registry, NodeMetr
             {
                 var sampling = p.Sampling with { Seed = p.Sampling.Seed + (ulong)i };   // an unseeded request got a random seed
                 var handle = model.Scheduler.Submit(new GenerationRequest(prompt, sampling, maxTokens) { StopTokens = model.StopTokens }, cancellation);
-                runs.Add(new ChoiceRun(firstIndex + i, model, handle, p.Stops, splitter(), logprobs, started, OnToken));
+                runs.Add(new ChoiceRun(firstIndex + i, model, handle, p.Stops, splitter(), logprobs, started, OnToken, toolCalls ? new ToolCallStream() : null));
             }
         }
         catch (RequestTooLargeException e)

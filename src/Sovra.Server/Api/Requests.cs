@@ -59,12 +59,37 @@ public static class RequestParser
         }
         if (messages.Count == 0) throw ApiException.BadRequest("Invalid value for 'messages': the array is empty; send at least one message.", "messages", "invalid_value");
 
-        var tools = JsonFields.Array(o, "tools");
+        var tools = ToolChoice(o, JsonFields.Array(o, "tools"));
         bool? thinking = null;
         if (JsonFields.Object(o, "chat_template_kwargs") is { } kwargs) thinking = JsonFields.Bool(kwargs, "enable_thinking");
         if (JsonFields.Object(o, "response_format") is { } format && JsonFields.String(format, "type") is { } ft && ft != "text")
             throw ApiException.BadRequest($"Invalid value for 'response_format.type': '{ft}' is not supported by this server; only 'text' is.", "response_format.type", "unsupported_value");
         return new ChatRequest(p, messages, tools, thinking, JsonFields.Bool(o, "separate_reasoning"));
+    }
+
+    /// <summary>
+    /// The tools the template sees after <c>tool_choice</c>: "none" hides them (and turns call parsing off), a named
+    /// function keeps only that one, "auto" and "required" keep all (nothing constrains sampling, so "required"
+    /// is a request the prompt makes, not a guarantee).
+    /// </summary>
+    private static JsonElement? ToolChoice(JsonElement o, JsonElement? tools)
+    {
+        if (!o.TryGetProperty("tool_choice", out var choice) || choice.ValueKind == JsonValueKind.Null) return tools;
+        if (choice.ValueKind == JsonValueKind.String)
+            return choice.GetString() switch
+            {
+                "none" => null,
+                "auto" or "required" => tools,
+                var other => throw ApiException.BadRequest($"Invalid value for 'tool_choice': '{other}'; use 'none', 'auto', 'required' or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}.", "tool_choice", "invalid_value"),
+            };
+        if (choice.ValueKind != JsonValueKind.Object) throw JsonFields.WrongType("tool_choice", "a string or an object", choice);
+        var name = JsonFields.Object(choice, "function") is { } f ? JsonFields.String(f, "name") : null;
+        if (name == null) throw ApiException.BadRequest("Missing required parameter: 'tool_choice.function.name'.", "tool_choice.function.name", "missing_required_parameter");
+        if (tools == null) throw ApiException.BadRequest($"Invalid value for 'tool_choice': it names '{name}' but the request has no 'tools'.", "tool_choice", "invalid_value");
+        foreach (var t in tools.Value.EnumerateArray())
+            if (t.ValueKind == JsonValueKind.Object && JsonFields.Object(t, "function") is { } fn && JsonFields.String(fn, "name") == name)
+                return JsonSerializer.SerializeToElement(new[] { t });
+        throw ApiException.BadRequest($"Invalid value for 'tool_choice': no tool in 'tools' is named '{name}'.", "tool_choice.function.name", "invalid_value");
     }
 
     public static CompletionRequest ParseCompletion(JsonElement o, RequestLimits limits)

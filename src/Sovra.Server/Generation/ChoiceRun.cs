@@ -10,13 +10,18 @@ namespace Sovra.Server.Generation;
 public sealed record TokenLogprobInfo(string Token, float Logprob, byte[] Bytes, IReadOnlyList<TokenLogprobInfo> Top);
 
 /// <summary>What one choice produced since the last piece: thinking, answer text, and per-token logprobs.</summary>
-public sealed record ChoiceDelta(string Reasoning, string Content, IReadOnlyList<TokenLogprobInfo> Logprobs);
+public sealed record ChoiceDelta(string Reasoning, string Content, IReadOnlyList<TokenLogprobInfo> Logprobs)
+{
+    /// <summary>Tool calls completed in this piece (only when the request offered tools).</summary>
+    public IReadOnlyList<ToolCall> ToolCalls { get; init; } = [];
+}
 
 /// <summary>
 /// Reads one generated sequence and turns its tokens into API text: bytes to UTF-8 without splitting a
-/// character, stop strings (which stop the sequence at once), and the thinking / answer split.
+/// character, stop strings (which stop the sequence at once), the thinking / answer split, and (when the request
+/// offered tools) tool calls out of the answer.
 /// </summary>
-public sealed class ChoiceRun(int index, IServedModel model, GenerationHandle handle, IReadOnlyList<string> stops, ReasoningSplitter? splitter, bool logprobs, long startedTimestamp, Action<bool, double>? onToken = null)
+public sealed class ChoiceRun(int index, IServedModel model, GenerationHandle handle, IReadOnlyList<string> stops, ReasoningSplitter? splitter, bool logprobs, long startedTimestamp, Action<bool, double>? onToken = null, ToolCallStream? tools = null)
 {
     private readonly Utf8StreamDecoder _decoder = new();
     private readonly StopMatcher _stop = new(stops);
@@ -25,7 +30,7 @@ public sealed class ChoiceRun(int index, IServedModel model, GenerationHandle ha
     public GenerationHandle Handle { get; } = handle;
     public int CompletionTokens { get; private set; }
 
-    /// <summary>"stop" or "length" once finished.</summary>
+    /// <summary>"stop", "length" or "tool_calls" once finished.</summary>
     public string? FinishReason { get; private set; }
 
     public GenerationResult? Result { get; private set; }
@@ -47,8 +52,9 @@ public sealed class ChoiceRun(int index, IServedModel model, GenerationHandle ha
             if (_stop.Matched) Handle.Stop();
             var lp = logprobs ? new[] { Info(token) } : (IReadOnlyList<TokenLogprobInfo>)[];
             var piece = Split(safe);
-            if (piece.Reasoning.Length > 0 || piece.Content.Length > 0 || lp.Count > 0)
-                yield return new ChoiceDelta(piece.Reasoning, piece.Content, lp);
+            var (content, calls) = Tools(piece.Content);
+            if (piece.Reasoning.Length > 0 || content.Length > 0 || lp.Count > 0 || calls.Count > 0)
+                yield return new ChoiceDelta(piece.Reasoning, content, lp) { ToolCalls = calls };
         }
         Result = await Handle.Completion.WaitAsync(cancellation).ConfigureAwait(false);
         if (Result.Reason == Engine.Scheduling.FinishReason.Error)
@@ -61,11 +67,16 @@ public sealed class ChoiceRun(int index, IServedModel model, GenerationHandle ha
             var piece = Split(tail);
             var end = splitter?.Flush() ?? default;
             var reasoning = piece.Reasoning + (end.Reasoning ?? "");
-            var content = piece.Content + (end.Content ?? "");
-            if (reasoning.Length > 0 || content.Length > 0) yield return new ChoiceDelta(reasoning, content, []);
+            var (content, calls) = Tools(piece.Content + (end.Content ?? ""));
+            if (reasoning.Length > 0 || content.Length > 0 || calls.Count > 0) yield return new ChoiceDelta(reasoning, content, []) { ToolCalls = calls };
         }
-        FinishReason = _stop.Matched || Result.Reason == Engine.Scheduling.FinishReason.Stop ? "stop" : "length";
+        var rest = tools?.Flush() ?? "";
+        if (rest.Length > 0) yield return new ChoiceDelta("", rest, []);
+        FinishReason = !(_stop.Matched || Result.Reason == Engine.Scheduling.FinishReason.Stop) ? "length"
+            : tools is { Calls.Count: > 0 } ? "tool_calls" : "stop";
     }
+
+    private (string Content, IReadOnlyList<ToolCall> Calls) Tools(string content) => tools == null ? (content, []) : tools.Push(content);
 
     private ReasoningSplitter.Piece Split(string text) => splitter == null ? new ReasoningSplitter.Piece("", text) : splitter.Push(text);
 

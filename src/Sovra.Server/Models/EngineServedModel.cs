@@ -113,7 +113,8 @@ public sealed class EngineServedModel : IServedModel
             converted.Add(new TemplateMessage
             {
                 Role = m.Role == "developer" ? "system" : m.Role,
-                Content = content,
+                // Templates read message.content unguarded (Qwen3's does); an assistant turn of only tool calls has none.
+                Content = content ?? (m.ToolCalls != null ? "" : null),
                 Name = m.Name,
                 ToolCallId = m.ToolCallId,
                 ToolCalls = m.ToolCalls,
