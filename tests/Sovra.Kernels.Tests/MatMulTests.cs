@@ -63,6 +63,46 @@ public sealed class MatMulTests : IDisposable
         AssertClose(expected, actual, $"{path} {type} matvec");
     }
 
+    public static TheoryData<KernelPath> SimdPaths()
+    {
+        var data = new TheoryData<KernelPath>();
+        foreach (var path in new[] { KernelPath.Vector128, KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path)) data.Add(path);
+        return data;
+    }
+
+    /// <summary>F16 rows may take a finite-only fast decode; a row with an infinity or NaN must still give what
+    /// the scalar reference gives, wherever in the row (main loop or tail) the value sits.</summary>
+    [Theory]
+    [MemberData(nameof(SimdPaths))]
+    public void F16_rows_with_infinities_or_NaNs_match_the_scalar_reference(KernelPath path)
+    {
+        const int cols = 101;
+        ushort[] specials = [0x7c00, 0xfc00, 0x7e00, 0xfc01];
+        var rows = specials.Length * 3 + 1;
+        var w = new byte[rows * cols * 2];
+        var values = TestData.Gaussian(rows * cols, 5, 0.05f);
+        for (var i = 0; i < values.Length; i++) BitConverter.TryWriteBytes(w.AsSpan(2 * i), (Half)values[i]);
+        for (var s = 0; s < specials.Length; s++)
+            foreach (var (k, col) in new[] { (0, 3), (1, 70), (2, 99) }) // first 32-group, a later one, the tail
+                BitConverter.TryWriteBytes(w.AsSpan(2 * ((s * 3 + k) * cols + col)), specials[s]);
+        var view = WeightView.FromBytes(w, GgmlType.F16, rows, cols);
+        var x = TestData.Gaussian(cols, 6);
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var simd = new MatMul(_pool, path);
+        var expected = new float[rows];
+        var actual = new float[rows];
+        reference.MatVec(view, x, expected);
+        simd.MatVec(view, x, actual);
+        for (var r = 0; r < rows; r++)
+        {
+            if (float.IsFinite(expected[r])) { Assert.True(Math.Abs(expected[r] - actual[r]) <= 1e-4f * Math.Abs(expected[r]) + 1e-6f, $"row {r}"); continue; }
+            Assert.True(float.IsNaN(expected[r]) ? float.IsNaN(actual[r]) : actual[r] == expected[r], $"{path} row {r}: scalar {expected[r]}, got {actual[r]}");
+        }
+        Assert.Contains(expected, float.IsInfinity);
+        Assert.Contains(expected, float.IsNaN);
+    }
+
     [Theory]
     [MemberData(nameof(PathsAndTypes))]
     public void MatMat_matches_scalar_reference_below_and_above_the_tiling_threshold(KernelPath path, GgmlType type)
