@@ -71,10 +71,33 @@ internal static unsafe class Avx2Dot
         return Avx.BlendVariable(f, Avx2.Or(t, Vector256.Create(0x7f800000)).AsSingle(), special.AsSingle());
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FiniteHalfToFloat(Vector128<ushort> h) =>
+        Avx.Multiply(Avx2.And(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(h.AsInt16()), 13), Vector256.Create(unchecked((int)0x8fffe000))).AsSingle(),
+            Vector256.Create(0x77800000).AsSingle());
+
+    /// <remarks>As <see cref="Avx512Dot.F16"/>: finite-only decode in the main loop, an exact redo for a row
+    /// with an infinity or NaN.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float F16(byte* w, in ActRow a, int n)
     {
         var p = (ushort*)w;
         var x = a.F;
+        Vector256<float> s0 = default, s1 = default;
+        Vector256<ushort> top = default;
+        var i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            var h = Avx.LoadVector256(p + i);
+            top = Avx2.Max(top, Avx2.Add(h, h));
+            s0 = Fma.MultiplyAdd(FiniteHalfToFloat(Sse2.LoadVector128(p + i)), Avx.LoadVector256(x + i), s0);
+            s1 = Fma.MultiplyAdd(FiniteHalfToFloat(Sse2.LoadVector128(p + i + 8)), Avx.LoadVector256(x + i + 8), s1);
+        }
+        return Vector256.GreaterThanOrEqualAny(top, Vector256.Create((ushort)0xf800)) ? F16Exact(p, x, n) : F16Tail(p, x, i, n, s0, s1);
+    }
+
+    private static float F16Exact(ushort* p, float* x, int n)
+    {
         Vector256<float> s0 = default, s1 = default;
         var i = 0;
         for (; i + 16 <= n; i += 16)
@@ -82,6 +105,12 @@ internal static unsafe class Avx2Dot
             s0 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i)), Avx.LoadVector256(x + i), s0);
             s1 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i + 8)), Avx.LoadVector256(x + i + 8), s1);
         }
+        return F16Tail(p, x, i, n, s0, s1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float F16Tail(ushort* p, float* x, int i, int n, Vector256<float> s0, Vector256<float> s1)
+    {
         for (; i + 8 <= n; i += 8) s0 = Fma.MultiplyAdd(HalfToFloat(Sse2.LoadVector128(p + i)), Avx.LoadVector256(x + i), s0);
         var s = Vector256.Sum(s0 + s1);
         for (; i < n; i++) s += Fp.HalfTable[p[i]] * x[i];
