@@ -36,6 +36,45 @@ internal static class GgmlReference
     private static T Export<T>(string name) where T : Delegate =>
         Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(Library.Value, name));
 
+    [StructLayout(LayoutKind.Sequential)]
+    private struct InitParams { public nint MemSize; public nint MemBuffer; public byte NoAlloc; }
+
+    /// <summary>
+    /// Y[n, rows] = X[n, cols]·Wᵀ computed by ggml-cpu's own mul_mat (a one-node graph on the x86 AVX2 build), which
+    /// is what llama.cpp runs for a weight type that is not repacked (F32, F16, Q8_0 here).
+    /// </summary>
+    public static unsafe float[] MulMat(GgmlType type, byte[] w, int rows, int cols, float[] x, int n)
+    {
+        var lib = Library.Value;
+        var cpu = CpuLibrary.Value;
+        var init = (delegate* unmanaged<InitParams, nint>)NativeLibrary.GetExport(lib, "ggml_init");
+        var newTensor = (delegate* unmanaged<nint, int, long, long, nint>)NativeLibrary.GetExport(lib, "ggml_new_tensor_2d");
+        var mulMat = (delegate* unmanaged<nint, nint, nint, nint>)NativeLibrary.GetExport(lib, "ggml_mul_mat");
+        var newGraph = (delegate* unmanaged<nint, nint>)NativeLibrary.GetExport(lib, "ggml_new_graph");
+        var expand = (delegate* unmanaged<nint, nint, void>)NativeLibrary.GetExport(lib, "ggml_build_forward_expand");
+        var data = (delegate* unmanaged<nint, nint>)NativeLibrary.GetExport(lib, "ggml_get_data");
+        var free = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(lib, "ggml_free");
+        var compute = (delegate* unmanaged<nint, nint, int, int>)NativeLibrary.GetExport(cpu, "ggml_graph_compute_with_ctx");
+        ((delegate* unmanaged<void>)NativeLibrary.GetExport(cpu, "ggml_cpu_init"))();
+        var ctx = init(new InitParams { MemSize = (nint)(w.Length + 8L * x.Length + 8L * rows * n + (16 << 20)) });
+        if (ctx == 0) throw new InvalidOperationException("ggml_init failed");
+        try
+        {
+            var tw = newTensor(ctx, (int)type, cols, rows);
+            var tx = newTensor(ctx, (int)GgmlType.F32, cols, n);
+            Marshal.Copy(w, 0, data(tw), w.Length);
+            Marshal.Copy(x, 0, data(tx), x.Length);
+            var ty = mulMat(ctx, tw, tx);
+            var graph = newGraph(ctx);
+            expand(graph, ty);
+            if (compute(ctx, graph, 2) != 0) throw new InvalidOperationException("ggml_graph_compute_with_ctx failed");
+            var y = new float[rows * n];
+            Marshal.Copy(data(ty), y, 0, y.Length);
+            return y;
+        }
+        finally { free(ctx); }
+    }
+
     /// <summary>ggml-cpu's own activation quantizer (quantize_row_q8_0 / q8_1 / q8_K, x86 SIMD build), as llama.cpp runs it.</summary>
     public static byte[] QuantizeCpu(GgmlType type, float[] src)
     {

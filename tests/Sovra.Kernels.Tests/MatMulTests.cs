@@ -63,6 +63,42 @@ public sealed class MatMulTests : IDisposable
         AssertClose(expected, actual, $"{path} {type} matvec");
     }
 
+    /// <summary>
+    /// Q8_0 products are ggml's bit for bit, for one token (decode) and for a prompt batch (the tile): a Q8_0
+    /// model re-quantizes its activations at every layer, so a last-bit difference here changes greedy tokens.
+    /// (Batches of 2..SmallBatchQ8.MaxTokens take the small-batch kernel, which keeps its own order.)
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TilePaths))]
+    public void Q8_0_products_equal_ggml_mul_mat_bit_for_bit(KernelPath path)
+    {
+        const int rows = 67, cols = 32 * 37;
+        var rowBytes = (int)QuantFormat.Of(GgmlType.Q8_0).RowBytes(cols);
+        var bytes = new byte[rowBytes * rows];
+        var values = TestData.Gaussian(rows * cols, 41, 0.05f);
+        for (var r = 0; r < rows; r++) QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+        var w = WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols);
+        using var mm = new MatMul(_pool, path);
+        foreach (var n in new[] { 1, SmallBatchQ8.MaxTokens + 1, 64 })
+        {
+            var x = TestData.Gaussian(n * cols, 42 + n);
+            var expected = GgmlReference.MulMat(GgmlType.Q8_0, bytes, rows, cols, x, n);
+            var actual = new float[rows * n];
+            mm.MatMat(w, x, n, actual);
+            for (var i = 0; i < actual.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                    $"{path} n={n}: element {i}: ggml {expected[i]:R}, ours {actual[i]:R}");
+        }
+    }
+
+    public static TheoryData<KernelPath> TilePaths()
+    {
+        var data = new TheoryData<KernelPath>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path)) data.Add(path);
+        return data;
+    }
+
     public static TheoryData<KernelPath> SimdPaths()
     {
         var data = new TheoryData<KernelPath>();

@@ -134,6 +134,20 @@ internal static unsafe class Avx2Dot
         return s;
     }
 
+    /// <summary>The eight lanes summed in ggml's order (hsum_float_8): (l0+l4 + l2+l6) + (l1+l5 + l3+l7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float GgmlSum(Vector256<float> v)
+    {
+        var s = v.GetLower() + v.GetUpper();
+        s += Sse.MoveHighToLow(s, s);
+        return s.ToScalar() + s.GetElement(1);
+    }
+
+    /// <remarks>ggml's order exactly (its AVX2 ggml_vec_dot_q8_0_q8_0 and llamafile's Q8_0 sgemm, which llama.cpp
+    /// uses for every batch size): lane l of block b is the exact int sum of values 4l..4l+3, each lane
+    /// accumulates fma(d_w·d_x, sum, acc) block after block, then <see cref="GgmlSum"/>. A Q8_0 model's greedy
+    /// path flips on last-bit differences (the activations are re-quantized at every layer), so this is the
+    /// one kernel both the AVX-512 and AVX2 paths use.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q8_0(byte* w, in ActRow a, int nb)
     {
@@ -143,7 +157,7 @@ internal static unsafe class Avx2Dot
             var p = DotI8(Avx.LoadVector256((sbyte*)(w + 2)), Avx.LoadVector256(a.Q + 32 * b));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
         }
-        return Vector256.Sum(acc);
+        return GgmlSum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -202,7 +216,7 @@ internal static unsafe class Avx2Dot
             var p = DotI8(q, Avx.LoadVector256(a.Q + 32 * b));
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(p), Vector256.Create(Fp.LoadHalf(w) * a.D[b]), acc);
         }
-        return Vector256.Sum(acc);
+        return GgmlSum(acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

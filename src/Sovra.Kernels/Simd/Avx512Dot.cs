@@ -109,22 +109,6 @@ internal static unsafe class Avx512Dot
         return s;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Q8_0(byte* w, in ActRow a, int nb)
-    {
-        Vector512<float> acc = default;
-        var b = 0;
-        for (; b + 2 <= nb; b += 2, w += 2 * Q8_0Block.Bytes)
-        {
-            var q = Join(Vector256.Load((sbyte*)(w + 2)), Vector256.Load((sbyte*)(w + 36)));
-            var p = DotI8(q, Vector512.Load(a.Q + 32 * b));
-            var s = Scales2(Fp.LoadHalf(w) * a.D[b], Fp.LoadHalf(w + 34) * a.D[b + 1]);
-            acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(p), s, acc);
-        }
-        var sum = Vector512.Sum(acc);
-        if (b < nb) sum += Avx2Dot.Q8_0(w, new ActRow { Q = a.Q + 32 * b, D = a.D + b }, 1);
-        return sum;
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)

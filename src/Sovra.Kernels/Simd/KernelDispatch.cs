@@ -75,7 +75,7 @@ public static unsafe class KernelDispatch
     {
         GgmlType.F32 => &Avx512Dot.F32,
         GgmlType.F16 => &Avx512Dot.F16,
-        GgmlType.Q8_0 => &Avx512Dot.Q8_0,
+        GgmlType.Q8_0 => &Avx2Dot.Q8_0, // ggml's summation order, see there
         GgmlType.Q6_K => &Avx512Dot.Q6_K,
         _ => null,
     };

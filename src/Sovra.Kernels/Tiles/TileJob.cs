@@ -217,7 +217,12 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             {
                 // A short last tile repeats its last row; those results are not stored.
                 for (var i = 0; i < R; i++) rows[i] = RowAt(scratch, Math.Min(rt + i, count - 1));
-                if (_path == KernelPath.Avx512) Micro512(rows, panel, block + rt * 32);
+                if (_type == GgmlType.Q8_0)
+                {
+                    if (_path == KernelPath.Avx512) MicroQ8_512(rows, panel, block + rt * 32);
+                    else MicroQ8_256(rows, panel, block + rt * 32);
+                }
+                else if (_path == KernelPath.Avx512) Micro512(rows, panel, block + rt * 32);
                 else Micro256(rows, panel, block + rt * 32);
             }
             StoreBlock(block, r0, count, tg, pairs * _lanes);
@@ -390,6 +395,99 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         f10.Store(out_ + 32); f11.Store(out_ + 48);
         f20.Store(out_ + 64); f21.Store(out_ + 80);
         f30.Store(out_ + 96); f31.Store(out_ + 112);
+    }
+
+    /// <summary>
+    /// Q8_0 in ggml's summation order (see <see cref="Avx2Dot.Q8_0"/>): per output, eight float accumulators,
+    /// one per group of four values of a block, each taking fma(d_w·d_x, exact int sum) block after block,
+    /// then summed as ggml's hsum_float_8. Tokens run across the lanes, so the eight accumulators are eight
+    /// registers per (row, token group): 2 rows × 16 tokens at a time, 16 accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MicroQ8_512(UnpackedRow* rows, byte* panel, float* out_)
+    {
+        const int L = 16;
+        for (var tg = 0; tg < 2; tg++)
+        {
+            var px = (int*)(panel + tg * _panelGroupBytes);
+            var dx = (float*)(panel + tg * _panelGroupBytes + _dxOffset);
+            for (var rp = 0; rp < R; rp += 2)
+            {
+                short* w0 = rows[rp].Wq, w1 = rows[rp + 1].Wq;
+                float* d0 = rows[rp].Dw, d1 = rows[rp + 1].Dw;
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                for (var g = 0; g < _groups; g++)
+                {
+                    var x = px + g * 16 * L;
+                    var kp = g * 16;
+                    var dxg = Vector512.Load(dx + g * L);
+                    var s0 = dxg * Vector512.Create(d0[g]);
+                    var s1 = dxg * Vector512.Create(d1[g]);
+                    Q8Group(w0, w1, kp + 0, x + 0 * L, s0, s1, ref a0, ref c0);
+                    Q8Group(w0, w1, kp + 2, x + 2 * L, s0, s1, ref a1, ref c1);
+                    Q8Group(w0, w1, kp + 4, x + 4 * L, s0, s1, ref a2, ref c2);
+                    Q8Group(w0, w1, kp + 6, x + 6 * L, s0, s1, ref a3, ref c3);
+                    Q8Group(w0, w1, kp + 8, x + 8 * L, s0, s1, ref a4, ref c4);
+                    Q8Group(w0, w1, kp + 10, x + 10 * L, s0, s1, ref a5, ref c5);
+                    Q8Group(w0, w1, kp + 12, x + 12 * L, s0, s1, ref a6, ref c6);
+                    Q8Group(w0, w1, kp + 14, x + 14 * L, s0, s1, ref a7, ref c7);
+                }
+                (((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))).Store(out_ + rp * 32 + tg * L);
+                (((c0 + c4) + (c2 + c6)) + ((c1 + c5) + (c3 + c7))).Store(out_ + (rp + 1) * 32 + tg * L);
+            }
+        }
+    }
+
+    /// <summary>One group of four values (two int16 pairs) of one block for two rows × 16 tokens.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8Group(short* w0, short* w1, int kp, int* x, Vector512<float> s0, Vector512<float> s1,
+        ref Vector512<float> a, ref Vector512<float> c)
+    {
+        var x0 = Vector512.Load(x).AsInt16();
+        var x1 = Vector512.Load(x + 16).AsInt16();
+        var i0 = Avx512BW.MultiplyAddAdjacent(Bcast512(w0, kp).AsInt16(), x0) + Avx512BW.MultiplyAddAdjacent(Bcast512(w0, kp + 1).AsInt16(), x1);
+        var i1 = Avx512BW.MultiplyAddAdjacent(Bcast512(w1, kp).AsInt16(), x0) + Avx512BW.MultiplyAddAdjacent(Bcast512(w1, kp + 1).AsInt16(), x1);
+        a = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i0), s0, a);
+        c = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i1), s1, c);
+    }
+
+    /// <summary><see cref="MicroQ8_512"/> with AVX2: one row × 8 tokens at a time, eight accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MicroQ8_256(UnpackedRow* rows, byte* panel, float* out_)
+    {
+        const int L = 8;
+        var px = (int*)panel;
+        var dx = (float*)(panel + _dxOffset);
+        for (var r = 0; r < R; r++)
+        {
+            var w = rows[r].Wq;
+            var dw = rows[r].Dw;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (var g = 0; g < _groups; g++)
+            {
+                var x = px + g * 16 * L;
+                var kp = g * 16;
+                var s = Avx.LoadVector256(dx + g * L) * Vector256.Create(dw[g]);
+                a0 = Q8Group(w, kp + 0, x + 0 * L, s, a0);
+                a1 = Q8Group(w, kp + 2, x + 2 * L, s, a1);
+                a2 = Q8Group(w, kp + 4, x + 4 * L, s, a2);
+                a3 = Q8Group(w, kp + 6, x + 6 * L, s, a3);
+                a4 = Q8Group(w, kp + 8, x + 8 * L, s, a4);
+                a5 = Q8Group(w, kp + 10, x + 10 * L, s, a5);
+                a6 = Q8Group(w, kp + 12, x + 12 * L, s, a6);
+                a7 = Q8Group(w, kp + 14, x + 14 * L, s, a7);
+            }
+            (((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))).Store(out_ + r * 32);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Group(short* w, int kp, int* x, Vector256<float> s, Vector256<float> a)
+    {
+        var i = Avx2.Add(Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w + 2 * kp)).AsInt16(), Avx.LoadVector256(x).AsInt16()),
+            Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w + 2 * kp + 2)).AsInt16(), Avx.LoadVector256(x + 8).AsInt16()));
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(i), s, a);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
