@@ -42,18 +42,10 @@ public static class FloatOps
     {
         SameLength(x.Length, weight.Length, nameof(RmsNorm));
         SameLength(x.Length, y.Length, nameof(RmsNorm));
-        ref var px = ref MemoryMarshal.GetReference(x);
-        Vector256<double> s0 = default, s1 = default;
-        var i = 0;
-        for (; i + 8 <= x.Length; i += 8)
-        {
-            var v = Vector256.LoadUnsafe(ref px, (nuint)i);
-            var (lo, hi) = Vector256.Widen(v * v);
-            s0 += lo;
-            s1 += hi;
-        }
-        var sum = Vector256.Sum(s0 + s1);
-        for (; i < x.Length; i++) sum += x[i] * x[i];
+        // One double sum in element order, as ggml's rms_norm (a scalar loop the compiler cannot reorder): lanes
+        // summed separately round differently once the squares span more than double's spare 29 bits.
+        double sum = 0;
+        for (var i = 0; i < x.Length; i++) sum += x[i] * x[i];
         var scale = 1.0f / MathF.Sqrt((float)(sum / x.Length) + eps);
         Scale(x, scale, y);
         Mul(y, weight, y);

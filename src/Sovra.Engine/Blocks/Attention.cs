@@ -138,20 +138,19 @@ public sealed class Attention
             AttentionKernels.Scores(kt, stride, dk, keys, _scale,
                 q.Slice(qOff[0], dk), q.Slice(qOff[1], dk), q.Slice(qOff[2], dk), q.Slice(qOff[3], dk), rows,
                 sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride));
-            for (var r = 0; r < rows; r++)
-            {
-                var row = sc.Slice(r * stride, keys);
-                TensorPrimitives.SoftMax(row[..limit[r]], row[..limit[r]]);
-                row[limit[r]..].Clear();
-            }
             if (dv % 8 == 0)
             {
-                AttentionKernels.Values(vf, dv, maxLimit,
-                    sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride), rows,
+                GgmlAttention.AttendTiled(sc, stride, limit, rows, vf, dv, s.Tile,
                     o.Slice(oOff[0], dv), o.Slice(oOff[1], dv), o.Slice(oOff[2], dv), o.Slice(oOff[3], dv));
             }
             else
             {
+                for (var r = 0; r < rows; r++)
+                {
+                    var row = sc.Slice(r * stride, keys);
+                    TensorPrimitives.SoftMax(row[..limit[r]], row[..limit[r]]);
+                    row[limit[r]..].Clear();
+                }
                 for (var r = 0; r < rows; r++)
                 {
                     var ov = o.Slice(oOff[r], dv);
@@ -177,9 +176,8 @@ public sealed class Attention
         var qh = s.QHalf.AsSpan(0, 4 * dk);     // [4, dk]
         for (var r = 0; r < rows; r++) GgmlRounding.RoundToHalf(q.Slice(qOff[r], dk), qh.Slice(r * dk, dk));
         var sc = s.Scores.AsSpan(0, 4 * stride);
-        AttentionKernels.Scores(kt, stride, dk, keys, _scale,
-            qh[..dk], qh.Slice(dk, dk), qh.Slice(2 * dk, dk), qh.Slice(3 * dk, dk), rows,
-            sc[..stride], sc.Slice(stride, stride), sc.Slice(2 * stride, stride), sc.Slice(3 * stride, stride));
+        for (var r = 0; r < rows; r++)
+            GgmlAttention.ScoresF16(kt, stride, dk, keys, _scale, qh.Slice(r * dk, dk), sc.Slice(r * stride, stride));
         var acc = s.Acc.AsSpan(0, dv);
         for (var r = 0; r < rows; r++)
         {

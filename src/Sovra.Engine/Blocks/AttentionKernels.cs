@@ -131,4 +131,50 @@ internal static class AttentionKernels
             }
         }
     }
+
+    /// <summary>
+    /// out_r += Σ_{j &lt; keys} p_r[j] · v[j, :], one fused multiply-add chain per output starting from its current value
+    /// (ggml's simd_gemm into the flash-attention accumulator). Shapes as <see cref="Values"/>.
+    /// </summary>
+    public static void ValuesAdd(ReadOnlySpan<float> v, int dv, int keys,
+        ReadOnlySpan<float> p0, ReadOnlySpan<float> p1, ReadOnlySpan<float> p2, ReadOnlySpan<float> p3, int rows,
+        Span<float> out0, Span<float> out1, Span<float> out2, Span<float> out3)
+    {
+        var vv = MemoryMarshal.Cast<float, Vector256<float>>(v);
+        var vdv = dv / 8;
+        if (rows == 4)
+        {
+            var r0 = MemoryMarshal.Cast<float, Vector256<float>>(out0);
+            var r1 = MemoryMarshal.Cast<float, Vector256<float>>(out1);
+            var r2 = MemoryMarshal.Cast<float, Vector256<float>>(out2);
+            var r3 = MemoryMarshal.Cast<float, Vector256<float>>(out3);
+            for (var c = 0; c < vdv; c++)
+            {
+                Vector256<float> a0 = r0[c], a1 = r1[c], a2 = r2[c], a3 = r3[c];
+                var idx = c;
+                for (var j = 0; j < keys; j++, idx += vdv)
+                {
+                    var x = vv[idx];
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p0[j]), x, a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(p1[j]), x, a1);
+                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(p2[j]), x, a2);
+                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(p3[j]), x, a3);
+                }
+                r0[c] = a0; r1[c] = a1; r2[c] = a2; r3[c] = a3;
+            }
+            return;
+        }
+        for (var r = 0; r < rows; r++)
+        {
+            var p = r switch { 0 => p0, 1 => p1, 2 => p2, _ => p3 };
+            var o = MemoryMarshal.Cast<float, Vector256<float>>(r switch { 0 => out0, 1 => out1, 2 => out2, _ => out3 });
+            for (var c = 0; c < vdv; c++)
+            {
+                var a = o[c];
+                var idx = c;
+                for (var j = 0; j < keys; j++, idx += vdv) a = Vector256.FusedMultiplyAdd(Vector256.Create(p[j]), vv[idx], a);
+                o[c] = a;
+            }
+        }
+    }
 }

@@ -59,6 +59,11 @@ public sealed class Rope
     }
 
     /// <summary>Rotates every head of every row in place. x: [n, heads · headDim]; cos, sin: [n, dims/2] from <see cref="Prepare"/>.</summary>
+    /// <remarks>Each rotation is one fused multiply-add of the first product with the second product rounded:
+    /// what GCC's contraction makes of ggml's <c>x0*cos - x1*sin</c> and <c>x0*sin + x1*cos</c> in the x86 builds
+    /// llama.cpp ships (vfmsub/vfmadd in its rope kernels). Measured at the Qwen3-0.6B shape, Q8_0: KL to llama.cpp
+    /// 1.6e-2 → 1.9e-6 and greedy-64 identical with this one change on top of ggml-order matmuls and attention
+    /// (the other pairing, second product fused, gave 5.6e-2).</remarks>
     public void Apply(Span<float> x, int n, int heads, int headDim, ReadOnlySpan<float> cosAll, ReadOnlySpan<float> sinAll)
     {
         var half = _dims / 2;
@@ -74,15 +79,15 @@ public sealed class Rope
                     for (var i = 0; i < half; i++)
                     {
                         float a = v[i], b = v[i + half];
-                        v[i] = a * cos[i] - b * sin[i];
-                        v[i + half] = a * sin[i] + b * cos[i];
+                        v[i] = MathF.FusedMultiplyAdd(a, cos[i], -(b * sin[i]));
+                        v[i + half] = MathF.FusedMultiplyAdd(a, sin[i], b * cos[i]);
                     }
                 else
                     for (var i = 0; i < half; i++)
                     {
                         float a = v[2 * i], b = v[2 * i + 1];
-                        v[2 * i] = a * cos[i] - b * sin[i];
-                        v[2 * i + 1] = a * sin[i] + b * cos[i];
+                        v[2 * i] = MathF.FusedMultiplyAdd(a, cos[i], -(b * sin[i]));
+                        v[2 * i + 1] = MathF.FusedMultiplyAdd(a, sin[i], b * cos[i]);
                     }
             }
         }

@@ -58,4 +58,5 @@ public sealed class AttentionScratch(int cells, int headDimK, int headDimV)
     public float[] Row { get; } = new float[headDimK];                 // [head_dim_k] one key before transposing
     public float[] QHalf { get; } = new float[4 * headDimK];           // [4 query rows, head_dim_k] F16-rounded queries
     public float[] Acc { get; } = new float[headDimV];                 // [head_dim_v] F16-valued running sum of p · v
+    public float[] Tile { get; } = new float[4 * GgmlAttention.KvTile]; // [4 query rows, 64] one KV tile's weights
 }

@@ -1,0 +1,125 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Sovra.Engine.Blocks;
+
+/// <summary>
+/// The float arithmetic of llama.cpp's CPU flash attention, in its order, where Sovra follows it: the F16 K·q dot of the
+/// small-batch path (ggml_vec_dot_f16: four accumulators of one vector width over steps of four vectors, folded and
+/// reduced as GCC reduces them), and the tiled path of batches of 64 query rows or more (ggml_compute_forward_flash_attn_ext_tiled:
+/// KV tiles of 64, a running max per tile, ggml's vector e^x, the tile's weights summed in blocks into a double, the
+/// unnormalised p·V as one fused chain per output, then × 1/S). A Q8_0 model re-quantizes every attention output, so a
+/// last-bit difference here can change a later token. The vector width is the one ggml's build uses on this CPU
+/// (16 with AVX-512F+DQ, else 8), as for <see cref="GgmlSwiGlu"/>.
+/// </summary>
+internal static class GgmlAttention
+{
+    public const int KvTile = 64;
+    private static readonly int Width = Avx512F.IsSupported && Avx512DQ.IsSupported ? 16 : 8;
+
+    /// <summary>Horizontal sum of one vector of <see cref="Width"/> floats: GCC's _mm512_reduce_add_ps, or hsum_float_8
+    /// (or, for the F16 dot's 8-wide reduce, the two _mm_hadd_ps of GGML_F32x8_REDUCE).</summary>
+    private static float Reduce(ReadOnlySpan<float> v, bool hadd = false)
+    {
+        if (Width == 8 && hadd) return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+        if (Width == 16)
+        {
+            float a0 = v[12] + v[4] + (v[8] + v[0]), a1 = v[13] + v[5] + (v[9] + v[1]);
+            float a2 = v[14] + v[6] + (v[10] + v[2]), a3 = v[15] + v[7] + (v[11] + v[3]);
+            return (a0 + a2) + (a1 + a3);
+        }
+        float b0 = v[4] + v[0], b1 = v[5] + v[1], b2 = v[6] + v[2], b3 = v[7] + v[3];
+        return (b0 + b2) + (b1 + b3);
+    }
+
+    /// <summary>
+    /// s[j] = scale · (q · k_j) for j in [0, keys) with ggml_vec_dot_f16's order; q holds F16 values, kt is [dk, stride]
+    /// (keys across), keys a multiple of 8.
+    /// </summary>
+    public static void ScoresF16(ReadOnlySpan<float> kt, int stride, int dk, int keys, float scale, ReadOnlySpan<float> q, Span<float> s)
+    {
+        var w = Width;
+        var step = 4 * w;
+        var np = dk / step * step;
+        Span<Vector256<float>> part = stackalloc Vector256<float>[step];
+        Span<float> fold = stackalloc float[16];
+        var k = MemoryMarshal.Cast<float, Vector256<float>>(kt);
+        var vstride = stride / 8;
+        for (var kb = 0; kb < keys / 8; kb++)
+        {
+            part.Clear();
+            for (var i = 0; i < np; i += step)
+                for (var c = 0; c < step; c++)
+                    part[c] = Vector256.FusedMultiplyAdd(Vector256.Create(q[i + c]), k[(i + c) * vstride + kb], part[c]);
+            for (var key = 0; key < 8; key++)
+            {
+                // x_j = part[j·w .. j·w + w): x0 += x2, x1 += x3, x0 += x1, then the horizontal sum.
+                for (var l = 0; l < w; l++)
+                    fold[l] = (part[l][key] + part[2 * w + l][key]) + (part[w + l][key] + part[3 * w + l][key]);
+                double sum = Reduce(fold[..w], hadd: true);
+                for (var d = np; d < dk; d++) sum += q[d] * kt[d * stride + kb * 8 + key];
+                s[kb * 8 + key] = (float)sum * scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Up to four query rows over their visible keys as ggml's tiled flash attention computes each row. scores: rows ×
+    /// [stride] (already × scale), limit[r] keys visible to row r, vf: [keys, dv]; o rows are written.
+    /// p: scratch of 4 × <see cref="KvTile"/>.
+    /// </summary>
+    public static void AttendTiled(Span<float> scores, int stride, ReadOnlySpan<int> limit, int rows, ReadOnlySpan<float> vf, int dv,
+        Span<float> p, Span<float> o0, Span<float> o1, Span<float> o2, Span<float> o3)
+    {
+        Span<float> m = stackalloc float[4];
+        Span<float> sum = stackalloc float[4];
+        var maxLimit = 0;
+        for (var r = 0; r < 4; r++)
+        {
+            m[r] = float.NegativeInfinity;
+            sum[r] = 0;
+            if (r < rows) maxLimit = Math.Max(maxLimit, limit[r]);
+        }
+        o0.Clear(); if (rows > 1) o1.Clear(); if (rows > 2) o2.Clear(); if (rows > 3) o3.Clear();
+        var w = Width;
+        Span<float> x = stackalloc float[8];
+        for (var t0 = 0; t0 < maxLimit; t0 += KvTile)
+        {
+            var count = Math.Min(KvTile, maxLimit - t0);
+            for (var r = 0; r < rows; r++)
+            {
+                var pr = p.Slice(r * KvTile, KvTile);
+                var visible = Math.Min(KvTile, limit[r] - t0);
+                if (visible <= 0) { pr.Clear(); continue; }
+                var tile = scores.Slice(r * stride + t0, visible);
+                var mNew = MathF.Max(m[r], TensorPrimitives.Max(tile));
+                var or = r switch { 0 => o0, 1 => o1, 2 => o2, _ => o3 };
+                if (mNew > m[r])
+                {
+                    var ms = MathF.Exp(m[r] - mNew);
+                    TensorPrimitives.Multiply(or, ms, or);
+                    sum[r] *= ms;
+                }
+                m[r] = mNew;
+                var vm = Vector256.Create(mNew);
+                for (var j = 0; j < KvTile; j += 8)
+                {
+                    for (var l = 0; l < 8; l++) x[l] = j + l < visible ? tile[j + l] : float.NegativeInfinity;
+                    GgmlSwiGlu.Exp(Vector256.Create((ReadOnlySpan<float>)x) - vm).CopyTo(pr.Slice(j, 8));
+                }
+                double ts = 0;
+                for (var b = 0; b < KvTile; b += w) ts += Reduce(pr.Slice(b, w));
+                sum[r] = (float)(sum[r] + ts);
+            }
+            AttentionKernels.ValuesAdd(vf.Slice(t0 * dv), dv, count,
+                p[..KvTile], p.Slice(KvTile, KvTile), p.Slice(2 * KvTile, KvTile), p.Slice(3 * KvTile, KvTile), rows, o0, o1, o2, o3);
+        }
+        for (var r = 0; r < rows; r++)
+        {
+            var or = r switch { 0 => o0, 1 => o1, 2 => o2, _ => o3 };
+            TensorPrimitives.Multiply(or, sum[r] == 0 ? 0 : 1f / sum[r], or);
+        }
+    }
+}
