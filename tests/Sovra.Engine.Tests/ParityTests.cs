@@ -25,9 +25,10 @@ public class ParityTests(ITestOutputHelper output)
         return Enumerable.Range(0, PromptLength).Select(_ => r.Next(0, 256)).ToArray();
     }
 
-    // Bounds, from what llama.cpp and Sovra measure on these files (docs/engine.md): F32/F16 agree to ~2e-6
-    // nats at every position. Types whose activations are quantised or rounded before the dot product (BF16,
-    // Q8_0, Q4_*, K-quants) agree to ~1e-6 at most positions but up to ~1e-2 at a few: where one activation
+    // Bounds, from what llama.cpp and Sovra measure on these files (docs/engine.md): F32/F16, and Q8_0 and Q4_0
+    // (whose products follow ggml's summation order exactly), agree to ~2e-6 nats at every position. The other
+    // types whose activations are quantised or rounded before the dot product (BF16, K-quants) agree to ~1e-6 at
+    // most positions but up to ~1e-2 at a few: where one activation
     // rounds differently from ggml's SIMD path, this random network amplifies it, and the token's K/V carries
     // it to every later position.
     public static TheoryData<string, string, double, double, double> Cases => new()
@@ -36,14 +37,14 @@ public class ParityTests(ITestOutputHelper output)
         { "qwen3", "F32", 1e-4, 1e-5, 0.02 },
         { "qwen3", "F16", 1e-4, 1e-5, 0.02 },
         { "qwen3", "BF16", 2e-2, 5e-3, 0.5 },
-        { "qwen3", "Q8_0", 2e-2, 5e-3, 0.5 },
-        { "qwen3", "Q4_0", 2e-2, 5e-3, 0.5 },
+        { "qwen3", "Q8_0", 1e-4, 1e-5, 0.02 },   // ggml's own order throughout (docs/engine.md): at the KL floor
+        { "qwen3", "Q4_0", 1e-4, 1e-5, 0.02 },
         { "qwen3", "Q4_K_M", 2e-2, 5e-3, 0.5 },
         { "qwen3", "Q5_K_M", 2e-2, 5e-3, 0.5 },
         { "qwen3", "Q6_K", 2e-2, 5e-3, 0.5 },
         { "qwen2", "F32", 1e-4, 1e-5, 0.02 },
         { "llama", "F32", 1e-4, 1e-5, 0.02 },
-        { "qwen2", "Q8_0", 2e-2, 5e-3, 0.5 },
+        { "qwen2", "Q8_0", 1e-4, 1e-5, 0.02 },
         { "llama", "Q4_K_M", 2e-2, 5e-3, 0.5 },
     };
 

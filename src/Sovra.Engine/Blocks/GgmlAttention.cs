@@ -17,14 +17,16 @@ namespace Sovra.Engine.Blocks;
 internal static class GgmlAttention
 {
     public const int KvTile = 64;
-    private static readonly int Width = Avx512F.IsSupported && Avx512DQ.IsSupported ? 16 : 8;
+    internal static readonly int Width = Avx512F.IsSupported && Avx512DQ.IsSupported ? 16 : 8;
 
     /// <summary>Horizontal sum of one vector of <see cref="Width"/> floats: GCC's _mm512_reduce_add_ps, or hsum_float_8
     /// (or, for the F16 dot's 8-wide reduce, the two _mm_hadd_ps of GGML_F32x8_REDUCE).</summary>
-    private static float Reduce(ReadOnlySpan<float> v, bool hadd = false)
+    private static float Reduce(ReadOnlySpan<float> v, bool hadd = false) => Reduce(v, Width, hadd);
+
+    private static float Reduce(ReadOnlySpan<float> v, int width, bool hadd)
     {
-        if (Width == 8 && hadd) return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-        if (Width == 16)
+        if (width == 8 && hadd) return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+        if (width == 16)
         {
             float a0 = v[12] + v[4] + (v[8] + v[0]), a1 = v[13] + v[5] + (v[9] + v[1]);
             float a2 = v[14] + v[6] + (v[10] + v[2]), a3 = v[15] + v[7] + (v[11] + v[3]);
@@ -32,6 +34,47 @@ internal static class GgmlAttention
         }
         float b0 = v[4] + v[0], b1 = v[5] + v[1], b2 = v[6] + v[2], b3 = v[7] + v[3];
         return (b0 + b2) + (b1 + b3);
+    }
+
+    /// <summary>ggml_vec_dot_f16 of two rows of F16 values (held as floats) for a build of vector width 16 or 8. Exact for
+    /// lengths that are a multiple of four vectors (the head sizes in use); ggml treats a tail differently (not followed).</summary>
+    internal static float DotF16(ReadOnlySpan<float> q, ReadOnlySpan<float> k, int width)
+    {
+        var step = 4 * width;
+        var n = q.Length;
+        var np = n / step * step;
+        Span<float> acc = stackalloc float[64];   // [4 accumulators][width lanes]
+        acc[..step].Clear();
+        for (var i = 0; i < np; i += step)
+            for (var c = 0; c < step; c++) acc[c] = MathF.FusedMultiplyAdd(q[i + c], k[i + c], acc[c]);
+        Span<float> fold = stackalloc float[16];
+        for (var l = 0; l < width; l++)
+            fold[l] = (acc[l] + acc[2 * width + l]) + (acc[width + l] + acc[3 * width + l]);
+        double sum = Reduce(fold[..width], width, hadd: true);
+        for (var d = np; d < n; d++) sum += q[d] * k[d];
+        return (float)sum;
+    }
+
+    /// <summary>ggml_vec_soft_max_f32: y = e^(x − max) with ggml's vector e^x (libm's expf for a tail), returning the sum
+    /// of y accumulated in double one vector at a time, for this CPU's build.</summary>
+    internal static double SoftMaxSum(ReadOnlySpan<float> x, float max, Span<float> y)
+    {
+        var w = Width;
+        var vm = Vector256.Create(max);
+        double sum = 0;
+        var i = 0;
+        for (; i + w <= x.Length; i += w)
+        {
+            for (var h = 0; h < w; h += 8) GgmlSwiGlu.Exp(Vector256.Create(x.Slice(i + h, 8)) - vm).CopyTo(y.Slice(i + h, 8));
+            sum += Reduce(y.Slice(i, w), w, hadd: false);
+        }
+        for (; i < x.Length; i++)
+        {
+            var v = MathF.Exp(x[i] - max);
+            sum += v;
+            y[i] = v;
+        }
+        return sum;
     }
 
     /// <summary>
@@ -83,8 +126,7 @@ internal static class GgmlAttention
             if (r < rows) maxLimit = Math.Max(maxLimit, limit[r]);
         }
         o0.Clear(); if (rows > 1) o1.Clear(); if (rows > 2) o2.Clear(); if (rows > 3) o3.Clear();
-        var w = Width;
-        Span<float> x = stackalloc float[8];
+        Span<float> x = stackalloc float[KvTile];
         for (var t0 = 0; t0 < maxLimit; t0 += KvTile)
         {
             var count = Math.Min(KvTile, maxLimit - t0);
@@ -103,15 +145,10 @@ internal static class GgmlAttention
                     sum[r] *= ms;
                 }
                 m[r] = mNew;
-                var vm = Vector256.Create(mNew);
-                for (var j = 0; j < KvTile; j += 8)
-                {
-                    for (var l = 0; l < 8; l++) x[l] = j + l < visible ? tile[j + l] : float.NegativeInfinity;
-                    GgmlSwiGlu.Exp(Vector256.Create((ReadOnlySpan<float>)x) - vm).CopyTo(pr.Slice(j, 8));
-                }
-                double ts = 0;
-                for (var b = 0; b < KvTile; b += w) ts += Reduce(pr.Slice(b, w));
-                sum[r] = (float)(sum[r] + ts);
+                // The tile is always 64 wide: cells past the visible ones weigh e^−∞ = 0.
+                tile.CopyTo(x);
+                x[visible..].Fill(float.NegativeInfinity);
+                sum[r] = (float)(sum[r] + SoftMaxSum(x, mNew, pr));
             }
             AttentionKernels.ValuesAdd(vf.Slice(t0 * dv), dv, count,
                 p[..KvTile], p.Slice(KvTile, KvTile), p.Slice(2 * KvTile, KvTile), p.Slice(3 * KvTile, KvTile), rows, o0, o1, o2, o3);
