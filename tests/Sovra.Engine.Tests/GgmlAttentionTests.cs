@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using Sovra.Engine.Blocks;
-using Sovra.TestSupport;
 
 namespace Sovra.Engine.Tests;
 
@@ -15,16 +13,6 @@ public class GgmlAttentionTests
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate double SoftMax(int n, float[] y, float[] x, float max);
 
-    private static T Export<T>(string variant, string name) where T : Delegate
-    {
-        var dir = Path.Combine(RepoPaths.NodeModules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
-        NativeLibrary.Load(Path.Combine(dir, "libggml-base.so"));
-        var lib = NativeLibrary.Load(Path.Combine(dir, $"libggml-cpu-{variant}.so"));
-        return Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(lib, name));
-    }
-
-    private static bool Avx512Build => Avx512F.IsSupported && Avx512DQ.IsSupported && Avx512BW.IsSupported && Avx512Vbmi.IsSupported;
-
     [Theory]
     // Head sizes that are a multiple of four vectors (64, 128, 256 at width 16): the tail of other lengths is not followed.
     [InlineData(8, 64)]
@@ -33,8 +21,8 @@ public class GgmlAttentionTests
     [InlineData(16, 192)]
     public void F16_dot_is_ggml_vec_dot_f16_bit_for_bit(int width, int n)
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported || (width == 16 && !Avx512Build)) return; // the build must run here
-        var dot = Export<DotF16>(width == 16 ? "zen4" : "haswell", "ggml_vec_dot_f16");
+        if (!GgmlCpu.CanRun || (width == 16 && !GgmlCpu.Avx512Build)) return; // the build must run here
+        var dot = GgmlCpu.Export<DotF16>(width == 16 ? "zen4" : "haswell", "ggml_vec_dot_f16");
         var rng = new Random(n + width);
         var same = 0;
         for (var trial = 0; trial < 200; trial++)
@@ -63,8 +51,8 @@ public class GgmlAttentionTests
     [Fact]
     public void Softmax_sum_is_ggml_vec_soft_max_f32_bit_for_bit()
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported) return;
-        var softMax = Export<SoftMax>(Avx512Build ? "zen4" : "haswell", "ggml_vec_soft_max_f32");
+        if (!GgmlCpu.CanRun) return;
+        var softMax = GgmlCpu.Export<SoftMax>(GgmlCpu.Native, "ggml_vec_soft_max_f32");
         var rng = new Random(5);
         foreach (var n in new[] { 64, 64, 64, 37 })
         {

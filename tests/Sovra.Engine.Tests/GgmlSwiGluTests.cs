@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics.X86;
 using Sovra.Engine.Blocks;
-using Sovra.TestSupport;
 
 namespace Sovra.Engine.Tests;
 
@@ -11,20 +9,12 @@ public class GgmlSwiGluTests
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate void SwiGlu(int n, float[] y, float[] x, float[] g);
 
-    private static SwiGlu Reference()
-    {
-        var dir = Path.Combine(RepoPaths.NodeModules, "@node-llama-cpp", "linux-x64", "bins", "linux-x64");
-        // zen4 is an AVX-512 F/DQ build (ggml's AVX-512 vector e^x); haswell the AVX2 one.
-        var variant = Avx512F.IsSupported && Avx512DQ.IsSupported && Avx512BW.IsSupported && Avx512Vbmi.IsSupported ? "zen4" : "haswell";
-        NativeLibrary.Load(Path.Combine(dir, "libggml-base.so"));
-        var lib = NativeLibrary.Load(Path.Combine(dir, $"libggml-cpu-{variant}.so"));
-        return Marshal.GetDelegateForFunctionPointer<SwiGlu>(NativeLibrary.GetExport(lib, "ggml_vec_swiglu_f32"));
-    }
+    private static SwiGlu Reference() => GgmlCpu.Export<SwiGlu>(GgmlCpu.Native, "ggml_vec_swiglu_f32");
 
     [Fact]
     public void Silu_times_up_is_llama_cpps_bit_for_bit()
     {
-        if (!Avx2.IsSupported || !Fma.IsSupported) return;   // the reference builds need AVX2 + FMA to run at all
+        if (!GgmlCpu.CanRun) return;
         var rng = new Random(3);
         const int n = 4096 + 13;   // a tail that is neither 8 nor 16 wide
         var g = new float[n];

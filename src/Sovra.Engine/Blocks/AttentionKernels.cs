@@ -6,7 +6,7 @@ namespace Sovra.Engine.Blocks;
 /// <summary>
 /// The two products of attention for a block of up to four query rows against one KV head, as small
 /// register-blocked matrix kernels (Vector256, bounds-checked spans): scores = q · Kᵀ over keys stored
-/// transposed, and out = p · V. Keys are processed 16 at a time, so the key count is padded to 16.
+/// transposed, and out += p · V. Keys are processed 16 at a time, so the key count is padded to 16.
 /// </summary>
 internal static class AttentionKernels
 {
@@ -70,71 +70,9 @@ internal static class AttentionKernels
     }
 
     /// <summary>
-    /// out_r = Σ_{j &lt; keys} p_r[j] · v[j, :]. v: [keys, dv] (dv a multiple of 8); p: rows × [≥ keys]; out: rows × [dv], overwritten.
-    /// </summary>
-    public static void Values(ReadOnlySpan<float> v, int dv, int keys,
-        ReadOnlySpan<float> p0, ReadOnlySpan<float> p1, ReadOnlySpan<float> p2, ReadOnlySpan<float> p3, int rows,
-        Span<float> out0, Span<float> out1, Span<float> out2, Span<float> out3)
-    {
-        var vv = MemoryMarshal.Cast<float, Vector256<float>>(v);
-        var vdv = dv / 8;
-        if (rows == 4)
-        {
-            var r0 = MemoryMarshal.Cast<float, Vector256<float>>(out0);
-            var r1 = MemoryMarshal.Cast<float, Vector256<float>>(out1);
-            var r2 = MemoryMarshal.Cast<float, Vector256<float>>(out2);
-            var r3 = MemoryMarshal.Cast<float, Vector256<float>>(out3);
-            var c = 0;
-            for (; c + 2 <= vdv; c += 2)
-            {
-                Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
-                Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
-                var idx = c;
-                for (var j = 0; j < keys; j++, idx += vdv)
-                {
-                    var x0 = vv[idx];
-                    var x1 = vv[idx + 1];
-                    var b = Vector256.Create(p0[j]); a00 = Vector256.FusedMultiplyAdd(b, x0, a00); a01 = Vector256.FusedMultiplyAdd(b, x1, a01);
-                    b = Vector256.Create(p1[j]); a10 = Vector256.FusedMultiplyAdd(b, x0, a10); a11 = Vector256.FusedMultiplyAdd(b, x1, a11);
-                    b = Vector256.Create(p2[j]); a20 = Vector256.FusedMultiplyAdd(b, x0, a20); a21 = Vector256.FusedMultiplyAdd(b, x1, a21);
-                    b = Vector256.Create(p3[j]); a30 = Vector256.FusedMultiplyAdd(b, x0, a30); a31 = Vector256.FusedMultiplyAdd(b, x1, a31);
-                }
-                r0[c] = a00; r0[c + 1] = a01; r1[c] = a10; r1[c + 1] = a11;
-                r2[c] = a20; r2[c + 1] = a21; r3[c] = a30; r3[c + 1] = a31;
-            }
-            for (; c < vdv; c++)
-            {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-                var idx = c;
-                for (var j = 0; j < keys; j++, idx += vdv)
-                {
-                    var x = vv[idx];
-                    a0 = Vector256.FusedMultiplyAdd(Vector256.Create(p0[j]), x, a0);
-                    a1 = Vector256.FusedMultiplyAdd(Vector256.Create(p1[j]), x, a1);
-                    a2 = Vector256.FusedMultiplyAdd(Vector256.Create(p2[j]), x, a2);
-                    a3 = Vector256.FusedMultiplyAdd(Vector256.Create(p3[j]), x, a3);
-                }
-                r0[c] = a0; r1[c] = a1; r2[c] = a2; r3[c] = a3;
-            }
-            return;
-        }
-        for (var r = 0; r < rows; r++)
-        {
-            var p = r switch { 0 => p0, 1 => p1, 2 => p2, _ => p3 };
-            var o = MemoryMarshal.Cast<float, Vector256<float>>(r switch { 0 => out0, 1 => out1, 2 => out2, _ => out3 });
-            for (var c = 0; c < vdv; c++)
-            {
-                Vector256<float> a = default;
-                var idx = c;
-                for (var j = 0; j < keys; j++, idx += vdv) a = Vector256.FusedMultiplyAdd(Vector256.Create(p[j]), vv[idx], a);
-                o[c] = a;
-            }
-        }
-    }
-
-    /// <summary>
     /// out_r += Σ_{j &lt; keys} p_r[j] · v[j, :], one fused multiply-add chain per output starting from its current value
-    /// (ggml's simd_gemm into the flash-attention accumulator). Shapes as <see cref="Values"/>.
+    /// (ggml's simd_gemm into the flash-attention accumulator). v: [keys, dv] (dv a multiple of 8); p: rows × [≥ keys];
+    /// out: rows × [dv].
     /// </summary>
     public static void ValuesAdd(ReadOnlySpan<float> v, int dv, int keys,
         ReadOnlySpan<float> p0, ReadOnlySpan<float> p1, ReadOnlySpan<float> p2, ReadOnlySpan<float> p3, int rows,
