@@ -108,11 +108,11 @@ if [ -n "$SOAK" ]; then
     if grep -q "Non-2xx" "$work/wrk-$f.txt"; then echo "soak $f: non-2xx answers" >&2; cat "$work/wrk-$f.txt" >&2; exit 1; fi
     echo "soak $f: $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$f.txt") req/s"
   done
-  # First minute vs last minute: the mean of the samples in each.
+  # First minute vs last minute: the mean of the samples in each (the first minute from the first sample under load).
   awk -v last="${T[${#T[@]}-1]}" -v ts="${T[*]}" -v rs="${RS[*]}" -v gs="${GH[*]}" 'BEGIN {
     n = split(ts, t, " "); split(rs, r, " "); split(gs, g, " ");
     for (i = 1; i <= n; i++) {
-      if (t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
+      if (t[i] > 0 && t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
       if (t[i] >= last - 60) { lr += r[i]; ln++; if (g[i] != "?") { lg += g[i]; lgn++ } }
     }
     printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, 100 * (lr / ln - fr / fn) / (fr / fn);
