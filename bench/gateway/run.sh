@@ -3,7 +3,12 @@
 # `sovra gateway` with keys, routing and the SQLite ledger on; wrk at 16 connections, non-streaming and
 # streaming. Prints req/s, p99 and the ratios against nginx. Not a test: run it by hand.
 #   bench/gateway/run.sh [seconds per run, default 10] [connections, default 16]
+# Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway for that
+# long (JSON and streaming requests, one wrk each, half the connections each) and samples its RSS and GC heap
+# every SOAK_EVERY seconds (default 30), then prints the series and the growth from the first to the last minute.
 set -euo pipefail
+SOAK="${SOAK:-}"
+if [ "${1:-}" = "--soak" ]; then SOAK="${2:?--soak needs seconds}"; shift 2; set -- 10 "${1:-16}"; fi
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 DUR="${1:-10}"; CONN="${2:-16}"; THREADS="${BENCH_THREADS:-2}"
 UP=18001; NG=18002; GW=18003
@@ -56,6 +61,7 @@ tenants:
   - { name: bench, models: [m], jurisdictions: [eu] }
 CONF
 DOTNET_gcServer=1 dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
+GWPID=$!
 
 for port in $UP $NG $GW; do
   for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
@@ -65,6 +71,55 @@ BENCH_KEY=$(curl -sf -X POST "http://127.0.0.1:$GW/admin/keys" -H "Authorization
   -d '{"tenant":"bench","name":"bench","requests_per_minute":100000000,"tokens_per_month":100000000000}' | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 export BENCH_KEY
 [ -n "$BENCH_KEY" ] || { echo "could not create a key: $(cat "$work/gateway.log")" >&2; exit 1; }
+
+if [ -n "$SOAK" ]; then
+  EVERY="${SOAK_EVERY:-30}"
+  command -v dotnet-counters >/dev/null || export PATH="$PATH:$HOME/.dotnet/tools"
+  gcheap() { # the GC heap in MB, from the runtime's own counters (dotnet-counters, a .NET global tool), or "?" without it
+    if command -v dotnet-counters >/dev/null; then
+      timeout 15 dotnet-counters collect -p "$GWPID" --counters System.Runtime --refresh-interval 1 --duration 00:00:02 \
+        --format csv -o "$work/counters.csv" >/dev/null 2>&1 || true
+      # the heap after the last GC, summed over its generations (the last value of each)
+      awk -F, '$3 ~ /^dotnet.gc.last_collection.heap.size / {g[$3] = $NF} END {for (k in g) t += g[k]; if (length(g) == 0) print "?"; else printf "%.1f", t / 1048576}' \
+        "$work/counters.csv" 2>/dev/null || echo "?"
+      rm -f "$work/counters.csv"
+    else echo "?"; fi
+  }
+  rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$GWPID/status"; }
+  half=$(( CONN / 2 > 0 ? CONN / 2 : 1 ))
+  echo "soak: gateway only, ${SOAK}s, $half connections JSON + $half streaming, a sample every ${EVERY}s"
+  BENCH_STREAM=0 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-json.txt" & wj=$!
+  BENCH_STREAM=1 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-stream.txt" & ws=$!
+  start=$(date +%s)
+  printf "%8s %10s %12s %12s %12s\n" "t s" "rss MB" "gc heap MB" "ledger rows" "wal MB"
+  declare -a T RS GH
+  while :; do
+    now=$(( $(date +%s) - start ))
+    rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
+    wal=$(stat -c %s "$work/ledger.db-wal" 2>/dev/null | awk '{printf "%.1f", $1 / 1048576}')
+    r=$(rss); g=$(gcheap)
+    T+=("$now"); RS+=("$r"); GH+=("$g")
+    printf "%8d %10s %12s %12s %12s\n" "$now" "$r" "$g" "$rows" "${wal:-0}"
+    [ "$now" -ge "$SOAK" ] && break
+    left=$(( SOAK - now )); sleep $(( left < EVERY ? (left > 0 ? left : 1) : EVERY ))
+  done
+  wait $wj $ws || true
+  for f in json stream; do
+    if grep -q "Non-2xx" "$work/wrk-$f.txt"; then echo "soak $f: non-2xx answers" >&2; cat "$work/wrk-$f.txt" >&2; exit 1; fi
+    echo "soak $f: $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$f.txt") req/s"
+  done
+  # First minute vs last minute: the mean of the samples in each (the first minute from the first sample under load).
+  awk -v last="${T[${#T[@]}-1]}" -v ts="${T[*]}" -v rs="${RS[*]}" -v gs="${GH[*]}" 'BEGIN {
+    n = split(ts, t, " "); split(rs, r, " "); split(gs, g, " ");
+    for (i = 1; i <= n; i++) {
+      if (t[i] > 0 && t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
+      if (t[i] >= last - 60) { lr += r[i]; ln++; if (g[i] != "?") { lg += g[i]; lgn++ } }
+    }
+    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, 100 * (lr / ln - fr / fn) / (fr / fn);
+    if (fgn && lgn) printf "gc heap: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fg / fgn, lg / lgn, 100 * (lg / lgn - fg / fgn) / (fg / fgn);
+  }'
+  exit 0
+fi
 
 run() { # name port stream -> "rps p99_ms"
   local out

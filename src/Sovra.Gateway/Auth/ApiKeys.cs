@@ -17,15 +17,31 @@ public static class ApiKeys
 
     public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
+    /// <summary><see cref="Hash(string)"/> without allocating: 64 lower-case hex digits into <paramref name="hex"/>.</summary>
+    public static void Hash(ReadOnlySpan<char> secret, Span<char> hex)
+    {
+        Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(MaxSecretLength)];
+        var n = Encoding.UTF8.GetBytes(secret[..Math.Min(secret.Length, MaxSecretLength)], utf8);
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(utf8[..n], digest);
+        Convert.TryToHexStringLower(digest, hex, out _);
+    }
+
+    private const int MaxSecretLength = 512;
+
     /// <summary>What may be shown of a key: its first characters, enough to tell keys apart.</summary>
     public static string Display(string secret) => secret[..Math.Min(secret.Length, Prefix.Length + 4)] + "…";
 
     /// <summary>The bearer token of a request, or null.</summary>
-    public static string? Bearer(string? authorization)
+    public static string? Bearer(string? authorization) => TryBearer(authorization, out var token) ? token.ToString() : null;
+
+    /// <summary>The bearer token of a request, as a slice of the header (no copy).</summary>
+    public static bool TryBearer(string? authorization, out ReadOnlySpan<char> token)
     {
-        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return null;
-        var token = authorization[7..].Trim();
-        return token.Length is > 0 and <= 512 ? token : null;
+        token = default;
+        if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        token = authorization.AsSpan(7).Trim();
+        return token.Length is > 0 and <= MaxSecretLength;
     }
 
     public static bool HashEquals(string hexA, string hexB) =>

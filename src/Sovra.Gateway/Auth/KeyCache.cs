@@ -11,14 +11,24 @@ namespace Sovra.Gateway.Auth;
 public sealed class KeyCache(GatewayStore store)
 {
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(2);
-    private readonly ConcurrentDictionary<string, (KeyRecord? Key, long Until)> _byHash = new();
+    private readonly ConcurrentDictionary<string, (KeyRecord? Key, long Until)> _byHash = new(StringComparer.Ordinal);
 
-    public async ValueTask<KeyRecord?> FindAsync(string secret, CancellationToken ct)
+    public ValueTask<KeyRecord?> FindAsync(string secret, CancellationToken ct) => FindAsync(secret.AsSpan(), ct);
+
+    /// <summary>A hit costs one SHA-256 and no allocation; a miss reads the database.</summary>
+    public ValueTask<KeyRecord?> FindAsync(ReadOnlySpan<char> secret, CancellationToken ct)
     {
-        var hash = ApiKeys.Hash(secret);
-        var now = Environment.TickCount64;
-        if (_byHash.TryGetValue(hash, out var hit) && hit.Until > now) return hit.Key;
+        Span<char> hash = stackalloc char[64];
+        ApiKeys.Hash(secret, hash);
+        if (_byHash.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(hash, out var hit) && hit.Until > Environment.TickCount64)
+            return new ValueTask<KeyRecord?>(hit.Key);
+        return MissAsync(new string(hash), ct);
+    }
+
+    private async ValueTask<KeyRecord?> MissAsync(string hash, CancellationToken ct)
+    {
         var key = await store.FindKeyByHashAsync(hash, ct);
+        var now = Environment.TickCount64;
         if (_byHash.Count > 100_000) _byHash.Clear(); // bounded: random keys from an attacker must not grow memory
         _byHash[hash] = (key, now + (long)Ttl.TotalMilliseconds);
         return key;

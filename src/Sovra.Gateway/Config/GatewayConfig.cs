@@ -12,8 +12,42 @@ public sealed record GatewayConfig(
     IReadOnlyList<RouteConfig> Routes,
     IReadOnlyList<TenantConfig> Tenants)
 {
-    public BackendConfig? Backend(string name) => Backends.FirstOrDefault(b => b.Name == name);
-    public TenantConfig? Tenant(string name) => Tenants.FirstOrDefault(t => t.Name == name);
+    // Look-ups by name for the request path, built once per configuration (a reload builds a new one).
+    // Each index remembers the list it was built from, so a copy made with `with` never reads a stale one.
+    private Index<BackendConfig>? _backends;
+    private Index<RouteConfig>? _routes;
+    private Index<TenantConfig>? _tenants;
+
+    private sealed class Index<T>(IReadOnlyList<T> source, Func<T, string> name)
+    {
+        public readonly IReadOnlyList<T> Source = source;
+        private readonly Dictionary<string, T> _byName = Build(source, name);
+
+        private static Dictionary<string, T> Build(IReadOnlyList<T> source, Func<T, string> name)
+        {
+            var d = new Dictionary<string, T>(source.Count, StringComparer.Ordinal);
+            foreach (var item in source) d.TryAdd(name(item), item); // the first of a name wins, as a scan would find it
+            return d;
+        }
+
+        public T? Find(string key) => _byName.TryGetValue(key, out var v) ? v : default;
+    }
+
+    private static Index<T> IndexOf<T>(ref Index<T>? cache, IReadOnlyList<T> source, Func<T, string> name)
+    {
+        var index = Volatile.Read(ref cache);
+        if (index is null || !ReferenceEquals(index.Source, source))
+        {
+            index = new Index<T>(source, name);
+            Volatile.Write(ref cache, index);
+        }
+        return index;
+    }
+
+    public BackendConfig? Backend(string name) => IndexOf(ref _backends, Backends, static b => b.Name).Find(name);
+    public TenantConfig? Tenant(string name) => IndexOf(ref _tenants, Tenants, static t => t.Name).Find(name);
+    /// <summary>The route of a public model name, or null.</summary>
+    public RouteConfig? Route(string model) => IndexOf(ref _routes, Routes, static r => r.Model).Find(model);
 }
 
 public sealed record ListenConfig(string Host, int Port);
@@ -58,6 +92,35 @@ public sealed record BackendConfig(
     /// <summary>The upstream model name this backend uses for <paramref name="name"/>, or null when it does not serve it.</summary>
     public string? Resolve(string name) =>
         Aliases.TryGetValue(name, out var target) ? target : Models.Contains(name) ? name : null;
+
+    // Parsed once per configuration, not per request. Each cache remembers what it was made from, so a
+    // copy made with `with` never reads a stale one.
+    private (Uri Base, string Endpoint, Uri Uri)[] _endpoints = [];
+    private (string? Key, string? Header) _authorization;
+
+    /// <summary>The URL of an OpenAI endpoint ("chat/completions", ...) under <see cref="BaseUrl"/>.</summary>
+    public Uri EndpointUri(string endpoint)
+    {
+        var known = Volatile.Read(ref _endpoints);
+        foreach (var (b, e, u) in known)
+            if (ReferenceEquals(b, BaseUrl) && e == endpoint) return u;
+        var uri = new Uri(BaseUrl.AbsoluteUri.TrimEnd('/') + "/" + endpoint);
+        if (known.Length < 16) Volatile.Write(ref _endpoints, [.. known, (BaseUrl, endpoint, uri)]);
+        return uri;
+    }
+
+    /// <summary>"Bearer" and <see cref="ApiKey"/>, or null when the backend has no key.</summary>
+    public string? AuthorizationHeader
+    {
+        get
+        {
+            var (key, header) = _authorization;
+            if (ReferenceEquals(key, ApiKey) && (header is not null || ApiKey is null)) return header;
+            header = ApiKey is null ? null : "Bearer " + ApiKey;
+            _authorization = (ApiKey, header);
+            return header;
+        }
+    }
 }
 
 public enum RouteStrategy { Priority, Weighted, LeastOutstanding, LowestLatency, LowestCost }

@@ -8,10 +8,19 @@ namespace Sovra.Gateway.Hosting;
 /// <summary>Who is calling: a tenant's key (for /v1) or the admin key (for /admin). Each writes the refusal itself.</summary>
 public static class GatewayAuth
 {
-    public static async Task<(KeyRecord Key, TenantConfig Tenant)?> TenantKeyAsync(HttpContext ctx, GatewayRuntime rt)
+    public static ValueTask<(KeyRecord Key, TenantConfig Tenant)?> TenantKeyAsync(HttpContext ctx, GatewayRuntime rt)
     {
-        var secret = ApiKeys.Bearer(ctx.Request.Headers.Authorization);
-        var key = secret is null ? null : await rt.Keys.FindAsync(secret, ctx.RequestAborted);
+        var found = ApiKeys.TryBearer(ctx.Request.Headers.Authorization, out var secret)
+            ? rt.Keys.FindAsync(secret, ctx.RequestAborted) : new ValueTask<KeyRecord?>((KeyRecord?)null);
+        // A cached key of a configured tenant: answered without an await.
+        if (found.IsCompletedSuccessfully && found.Result is { RevokedMs: null } k && rt.Config.Tenant(k.Tenant) is { } t)
+            return new ValueTask<(KeyRecord, TenantConfig)?>((k, t));
+        return CheckAsync(ctx, rt, found);
+    }
+
+    private static async ValueTask<(KeyRecord Key, TenantConfig Tenant)?> CheckAsync(HttpContext ctx, GatewayRuntime rt, ValueTask<KeyRecord?> found)
+    {
+        var key = await found;
         if (key is null || key.RevokedMs is not null)
         {
             await OpenAiError.Unauthorized(ctx);

@@ -43,7 +43,7 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
                 if (now - lastCheckpoint >= 1000)
                 {
                     lastCheckpoint = now;
-                    try { await rt.Store.CheckpointAsync(stop); }
+                    try { await rt.Ledger.CheckpointAsync(stop); }
                     catch (Exception e) when (e is not OperationCanceledException) { rt.Log.LogWarning("WAL checkpoint failed: {Error}", e.GetType().Name); }
                 }
                 if (now - lastSweep > 10_000)

@@ -39,9 +39,9 @@ public static class GatewayHost
         var rt = endpoints.ServiceProvider.GetRequiredService<GatewayRuntime>();
         var proxy = new ProxyHandler(rt);
         var root = endpoints.MapGroup(prefix);
-        root.MapPost("/v1/chat/completions", ctx => Guarded(ctx, rt, () => proxy.HandleAsync(ctx, "chat/completions")));
-        root.MapPost("/v1/completions", ctx => Guarded(ctx, rt, () => proxy.HandleAsync(ctx, "completions")));
-        root.MapPost("/v1/embeddings", ctx => Guarded(ctx, rt, () => proxy.HandleAsync(ctx, "embeddings")));
+        root.MapPost("/v1/chat/completions", ctx => Proxied(ctx, rt, proxy, "chat/completions"));
+        root.MapPost("/v1/completions", ctx => Proxied(ctx, rt, proxy, "completions"));
+        root.MapPost("/v1/embeddings", ctx => Proxied(ctx, rt, proxy, "embeddings"));
         root.MapGet("/v1/models", ctx => Guarded(ctx, rt, () => ModelsAsync(ctx, rt)));
         root.MapGet("/healthz", ctx => Guarded(ctx, rt, () => ctx.Response.WriteAsync("{\"status\":\"ok\"}")));
         AdminEndpoints.Map(root, rt);
@@ -58,10 +58,30 @@ public static class GatewayHost
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { }
         catch (Exception e)
         {
-            // Logged with its type only; the client gets a fixed sentence (no message, path or trace).
-            rt.Log.LogError("unhandled {Error} on {Path}", e.GetType().Name, ctx.Request.Path.Value);
-            await OpenAiError.WriteAsync(ctx, 500, "The gateway failed to handle this request.", "server_error", "internal_error");
+            await UnhandledAsync(ctx, rt, e);
         }
+    }
+
+    /// <summary><see cref="Guarded"/> for the proxied routes, without a closure per request.</summary>
+    private static async Task Proxied(HttpContext ctx, GatewayRuntime rt, ProxyHandler proxy, string endpoint)
+    {
+        try
+        {
+            if (!rt.Ready.IsCompletedSuccessfully) await rt.Ready;
+            await proxy.HandleAsync(ctx, endpoint);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { }
+        catch (Exception e)
+        {
+            await UnhandledAsync(ctx, rt, e);
+        }
+    }
+
+    private static Task UnhandledAsync(HttpContext ctx, GatewayRuntime rt, Exception e)
+    {
+        // Logged with its type only; the client gets a fixed sentence (no message, path or trace).
+        rt.Log.LogError("unhandled {Error} on {Path}", e.GetType().Name, ctx.Request.Path.Value);
+        return OpenAiError.WriteAsync(ctx, 500, "The gateway failed to handle this request.", "server_error", "internal_error");
     }
 
     /// <summary>The models this key may use: its tenant's and its own allow-lists, routes that exist, and a backend inside the tenant's jurisdictions.</summary>
@@ -93,6 +113,9 @@ public static class GatewayHost
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Its request log is off at Warning anyway; at None ASP.NET Core also skips the Activity and the log
+        // scope it makes for every request (and HttpClient the trace it would start for every upstream call).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         logging?.Invoke(builder.Logging);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -17,7 +17,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
 {
     private volatile GatewayConfig _config;
     private readonly ConcurrentDictionary<string, BackendState> _states = new();
-    private readonly ConcurrentDictionary<TimeSpan, HttpClient> _clients = new();
+    private readonly ConcurrentDictionary<TimeSpan, HttpMessageInvoker> _clients = new();
 
     public GatewayRuntime(GatewayConfig config, string? configPath, ILoggerFactory logs)
     {
@@ -31,7 +31,11 @@ public sealed class GatewayRuntime : IAsyncDisposable
             _book = new BudgetBook(Store);
         Ledger = new StoreWriter(Store, _book, config.Ledger.BatchMax, Log);
         Keys = new KeyCache(Store);
+        StateOf = State;
     }
+
+    /// <summary><see cref="State"/> as one delegate, made once (not per request).</summary>
+    public Func<string, BackendState> StateOf { get; }
 
     // Budget reservations: in memory beside an owned SQLite file, group-committed rows in a shared PostgreSQL.
     private readonly BudgetBook? _book;
@@ -99,8 +103,11 @@ public sealed class GatewayRuntime : IAsyncDisposable
         return true;
     }
 
-    /// <summary>One pooled client per connect timeout; connections to each backend are reused across requests.</summary>
-    public HttpClient Client(BackendConfig backend) => _clients.GetOrAdd(backend.ConnectTimeout, t => new HttpClient(new SocketsHttpHandler
+    /// <summary>
+    /// One pooled client per connect timeout; connections to each backend are reused across requests. A bare
+    /// invoker (no HttpClient): timeouts and cancellation are the caller's, per request.
+    /// </summary>
+    public HttpMessageInvoker Client(BackendConfig backend) => _clients.GetOrAdd(backend.ConnectTimeout, static t => new HttpMessageInvoker(new SocketsHttpHandler
     {
         ConnectTimeout = t,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -110,8 +117,9 @@ public sealed class GatewayRuntime : IAsyncDisposable
         AllowAutoRedirect = false, // an upstream must not send the gateway (and the request) elsewhere
         UseProxy = false,
         MaxConnectionsPerServer = int.MaxValue,
-    })
-    { Timeout = Timeout.InfiniteTimeSpan });
+        // No trace headers of the gateway's own on proxied requests (and no per-request work to make them).
+        ActivityHeadersPropagator = null,
+    }, disposeHandler: true));
 
     public async ValueTask DisposeAsync()
     {

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Net.Http.Headers;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -52,7 +52,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     {
         var started = Stopwatch.GetTimestamp();
         var tsMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var requestId = RequestIds.Next();
         ctx.Response.Headers["x-request-id"] = requestId;
         var cfg = rt.Config;
 
@@ -83,7 +83,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             return; // the client went away while sending
         }
 
-        var route = cfg.Routes.FirstOrDefault(r => r.Model == body.Model);
+        var route = cfg.Route(body.Model);
         if (route is null || !tenant.AllowsModel(body.Model) || !key.AllowsModel(body.Model))
         {
             // The same answer for a model that does not exist and one this key may not use: nothing to probe.
@@ -107,7 +107,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             }
             jurisdictions = [wanted];
         }
-        var candidates = Router.Order(route, cfg, rt.State, jurisdictions);
+        var candidates = Router.Order(route, cfg, rt.StateOf, jurisdictions);
 
         var estIn = raw.Length / 4 + 8;
         var estOut = endpoint == "embeddings" ? 0 : body.MaxTokens ?? cfg.Limits.DefaultMaxTokens;
@@ -129,7 +129,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         {
             if (idemKey is not null)
             {
-                var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint + "\n").Concat(raw).ToArray()));
+                var hash = RequestHash(endpoint, raw);
                 // In this process, one request per Idempotency-Key at a time; across processes the ledger commit decides.
                 inFlightClaimed = rt.InFlightIdempotency.TryAdd((key.Id, idemKey), 0);
                 if (!inFlightClaimed)
@@ -163,10 +163,14 @@ public sealed class ProxyHandler(GatewayRuntime rt)
 
             if (key.HasBudget)
             {
-                var priceIn = candidates.Max(c => c.Backend.PriceInputPerMillion);
-                var priceOut = candidates.Max(c => c.Backend.PriceOutputPerMillion);
-                var utc = DateTime.UtcNow;
-                var res = new Reservation("rsv_" + requestId[4..], key.Id, "d" + utc.ToString("yyyy-MM-dd"), "m" + utc.ToString("yyyy-MM"), estIn + estOut,
+                double priceIn = double.MinValue, priceOut = double.MinValue;
+                foreach (var c in candidates)
+                {
+                    priceIn = Math.Max(priceIn, c.Backend.PriceInputPerMillion);
+                    priceOut = Math.Max(priceOut, c.Backend.PriceOutputPerMillion);
+                }
+                var (day, month) = Periods.Of(tsMs);
+                var res = new Reservation(string.Concat("rsv_", requestId.AsSpan(4)), key.Id, day, month, estIn + estOut,
                     (long)Math.Ceiling(estIn * priceIn + estOut * priceOut),
                     DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + (long)MaxLifetime(candidates, cfg).TotalMilliseconds + 60_000);
                 var outcome = await rt.ReserveAsync(key, res, ctx.RequestAborted);
@@ -207,7 +211,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     {
         var (ctx, cfg) = (o.Ctx, o.Cfg);
         var attempts = 0;
-        var tried = new HashSet<string>();
+        var tried = new Tried(candidates);
         string lastError = "All backends for this model are unavailable.";
         var cursor = 0;
         while (attempts < cfg.Retry.MaxAttempts)
@@ -223,7 +227,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
                 continue;
             }
             attempts++;
-            tried.Add(c.Backend.Name);
+            tried.Add(c);
             if (attempts > 1) await Task.Delay(Backoff(cfg.Retry, attempts), ctx.RequestAborted);
             var result = await TryBackendAsync(c, o);
             if (result is null) return; // answered (well or badly): no retry after the first byte
@@ -234,7 +238,7 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         await FailAsync(o, 503, lastError, "service_unavailable", "backend_unavailable");
     }
 
-    private static Candidate? NextCandidate(List<Candidate> candidates, ref int cursor, HashSet<string> tried, int attempts)
+    private static Candidate? NextCandidate(List<Candidate> candidates, ref int cursor, Tried tried, int attempts)
     {
         // First pass in strategy order over backends not yet tried; when all were tried, start over (bounded by MaxAttempts).
         for (var pass = 0; pass < 2; pass++)
@@ -242,15 +246,38 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             for (var i = 0; i < candidates.Count; i++)
             {
                 var c = candidates[(cursor + i) % candidates.Count];
-                if (tried.Contains(c.Backend.Name)) continue;
+                if (tried.Contains(c)) continue;
                 if (!c.State.TryEnter(c.Backend.MaxConcurrency)) continue;
                 cursor = (cursor + i + 1) % candidates.Count;
                 return c;
             }
-            if (tried.Count == 0 || attempts == 0) return null;
+            if (tried.IsEmpty || attempts == 0) return null;
             tried.Clear();
         }
         return null;
+    }
+
+    /// <summary>The backends (by name) an attempt went to, over the candidate list.</summary>
+    private sealed class Tried(List<Candidate> candidates)
+    {
+        private HashSet<string>? _names;
+        private string? _one; // the common case: one backend tried, no set
+
+        public bool IsEmpty => _one is null;
+
+        public bool Contains(Candidate c) => _one is not null && (_one == c.Backend.Name || (_names?.Contains(c.Backend.Name) ?? false));
+
+        public void Add(Candidate c)
+        {
+            if (_one is null) _one = c.Backend.Name;
+            else if (_one != c.Backend.Name) (_names ??= new HashSet<string>(candidates.Count)).Add(c.Backend.Name);
+        }
+
+        public void Clear()
+        {
+            _one = null;
+            _names?.Clear();
+        }
     }
 
     private static TimeSpan Backoff(RetryConfig r, int attempt)
@@ -260,9 +287,22 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         return TimeSpan.FromMilliseconds(capped * (0.5 + Random.Shared.NextDouble() * 0.5)); // jitter: no retry storms in step
     }
 
-    private static TimeSpan MaxLifetime(List<Candidate> candidates, GatewayConfig cfg) =>
-        candidates.Count == 0 ? TimeSpan.FromMinutes(10)
-            : TimeSpan.FromTicks(candidates.Max(c => c.Backend.TotalTimeout.Ticks) * cfg.Retry.MaxAttempts) + cfg.Retry.MaxBackoff * cfg.Retry.MaxAttempts;
+    private static TimeSpan MaxLifetime(List<Candidate> candidates, GatewayConfig cfg)
+    {
+        if (candidates.Count == 0) return TimeSpan.FromMinutes(10);
+        var longest = long.MinValue;
+        foreach (var c in candidates) longest = Math.Max(longest, c.Backend.TotalTimeout.Ticks);
+        return TimeSpan.FromTicks(longest * cfg.Retry.MaxAttempts) + cfg.Retry.MaxBackoff * cfg.Retry.MaxAttempts;
+    }
+
+    /// <summary>What an Idempotency-Key is bound to: SHA-256 of the endpoint, a newline and the body, in hex.</summary>
+    private static string RequestHash(string endpoint, byte[] raw)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        h.AppendData(Encoding.UTF8.GetBytes(endpoint + "\n"));
+        h.AppendData(raw);
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
 
     /// <summary>One attempt. Returns null when the client got an answer, or why this backend failed before the first byte.</summary>
     private async Task<string?> TryBackendAsync(Candidate c, Outcome o)
@@ -286,15 +326,16 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         var handedOver = false;
         try
         {
-            var req = new HttpRequestMessage(HttpMethod.Post, Join(be.BaseUrl, endpoint))
+            var req = new HttpRequestMessage(HttpMethod.Post, be.EndpointUri(endpoint))
             {
                 Content = new ByteArrayContent(body.ForUpstream(c.Route.UpstreamModel, askUsage)),
-                Version = new Version(1, 1),
+                Version = HttpVersion.Version11,
             };
-            req.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            if (be.ApiKey is not null) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", be.ApiKey);
+            // Known-good values, added as they are (no parsing into header objects per request).
+            req.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            if (be.AuthorizationHeader is { } authorization) req.Headers.TryAddWithoutValidation("Authorization", authorization);
             req.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
-            resp = await rt.Client(be).SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+            resp = await rt.Client(be).SendAsync(req, cts.Token);
             var status = (int)resp.StatusCode;
             if (status >= 500 || status == 429)
             {
@@ -352,8 +393,6 @@ public sealed class ProxyHandler(GatewayRuntime rt)
         }
     }
 
-    private static Uri Join(Uri baseUrl, string endpoint) => new(baseUrl.AbsoluteUri.TrimEnd('/') + "/" + endpoint);
-
     private static TimeSpan? RetryAfter(HttpResponseMessage resp)
     {
         var ra = resp.Headers.RetryAfter;
@@ -365,44 +404,63 @@ public sealed class ProxyHandler(GatewayRuntime rt)
     private async Task BufferedAsync(HttpResponseMessage resp, Stream upstream, byte[] first, int firstLen, Candidate c, Outcome o, CancellationToken ct)
     {
         var ctx = o.Ctx;
-        using var ms = new MemoryStream();
-        ms.Write(first, 0, firstLen);
-        var buf = ArrayPool<byte>.Shared.Rent(16384);
+        // The whole answer, in the buffer of the first read while it fits, then in pooled ones that grow.
+        var buf = first;
+        var len = firstLen;
         try
         {
-            int n;
-            while ((n = await upstream.ReadAsync(buf, ct)) > 0)
+            try
             {
-                if (ms.Length + n > MaxResponseBytes) throw new IOException("response too large");
-                ms.Write(buf, 0, n);
+                while (true)
+                {
+                    if (len == buf.Length)
+                    {
+                        var bigger = ArrayPool<byte>.Shared.Rent(buf.Length * 2);
+                        buf.AsSpan(0, len).CopyTo(bigger);
+                        if (buf != first) ArrayPool<byte>.Shared.Return(buf);
+                        buf = bigger;
+                    }
+                    var n = await upstream.ReadAsync(buf.AsMemory(len), ct);
+                    if (n == 0) break;
+                    len += n;
+                    if (len > MaxResponseBytes) throw new IOException("response too large");
+                }
             }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested))
-        {
-            c.State.RecordFailure(rt.Config.Breaker);
-            o.Status = 502;
-            o.Result = "upstream_cut";
-            await FailAsync(o, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
-            return;
+            catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ctx.RequestAborted.IsCancellationRequested))
+            {
+                c.State.RecordFailure(rt.Config.Breaker);
+                o.Status = 502;
+                o.Result = "upstream_cut";
+                await FailAsync(o, 502, "The backend stopped answering part-way; the request was not retried.", "upstream_error", "upstream_interrupted");
+                return;
+            }
+            var bytes = buf.AsMemory(0, len);
+            c.State.RecordSuccess(Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds);
+            if (UsageReader.TryRead(bytes.Span, out var usage, out _))
+                (o.TokensIn, o.TokensOut) = (usage.PromptTokens, usage.CompletionTokens);
+            o.Status = 200;
+            o.Result = "ok";
+            var contentType = ContentTypeOf(resp);
+            if (o.IdemKey is not null) o.ToStore = new StoredResponse(200, contentType, bytes.ToArray());
+            // The ledger row first, then the answer: a client holding the full body knows it was recorded.
+            await CommitAsync(o);
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = contentType;
+            ctx.Response.ContentLength = len;
+            await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buf);
+            if (buf != first) ArrayPool<byte>.Shared.Return(buf);
         }
-        var bytes = ms.ToArray();
-        c.State.RecordSuccess(Stopwatch.GetElapsedTime(o.Started).TotalMilliseconds);
-        if (UsageReader.TryRead(bytes, out var usage, out _))
-            (o.TokensIn, o.TokensOut) = (usage.PromptTokens, usage.CompletionTokens);
-        o.Status = 200;
-        o.Result = "ok";
-        var contentType = resp.Content.Headers.ContentType?.ToString() ?? "application/json";
-        if (o.IdemKey is not null) o.ToStore = new StoredResponse(200, contentType, bytes);
-        // The ledger row first, then the answer: a client holding the full body knows it was recorded.
-        await CommitAsync(o);
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = contentType;
-        ctx.Response.ContentLength = bytes.Length;
-        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
+    }
+
+    /// <summary>The upstream's Content-Type (the usual one without parsing it), application/json when it sent none.</summary>
+    private static string ContentTypeOf(HttpResponseMessage resp)
+    {
+        if (resp.Content.Headers.NonValidated.TryGetValues("Content-Type", out var values) && values.Count == 1 && values.ToString() == "application/json")
+            return "application/json";
+        return resp.Content.Headers.ContentType?.ToString() ?? "application/json";
     }
 
     private async Task StreamAsync(Stream upstream, byte[] first, int firstLen, bool injectedUsage, Candidate c, Outcome o, CancellationToken ct)
@@ -443,8 +501,8 @@ public sealed class ProxyHandler(GatewayRuntime rt)
             o.Result = "ok";
             if (o.IdemKey is not null) o.ToStore = new StoredResponse(200, "text/event-stream", relay.Transcript(DoneEvent));
             await CommitAsync(o);
-            await ctx.Response.BodyWriter.WriteAsync(DoneEvent, ctx.RequestAborted);
-            await ctx.Response.BodyWriter.FlushAsync(ctx.RequestAborted);
+            // Sent when the response completes, with the end of the chunked body: one write, not two.
+            ctx.Response.BodyWriter.Write(DoneEvent);
             return;
         }
         // After the first byte an answer is never restarted elsewhere: the client is told it broke off.

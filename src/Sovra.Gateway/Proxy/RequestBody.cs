@@ -1,7 +1,5 @@
-using System.Buffers;
-using System.Text;
+using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Sovra.Gateway.Proxy;
 
@@ -11,13 +9,16 @@ public sealed class BadRequestException(string message) : Exception(message);
 /// <summary>
 /// The few top-level fields of an OpenAI request the gateway must read or change (model, stream,
 /// stream_options, max_tokens); every other field is copied through byte for byte, never re-serialised.
+/// One pass of a JSON reader finds them; the body for the upstream is spliced from the original bytes.
 /// </summary>
 public sealed class RequestBody
 {
     private readonly byte[] _json;
-    // (name, start, end) of each top-level member, offsets into _json: [start, end) covers "name": value.
-    private readonly List<(string Name, int Start, int End)> _members = [];
-    private readonly Dictionary<string, (int ValueStart, int ValueEnd)> _values = new(StringComparer.Ordinal);
+    // Each top-level member: its name and [Start, End) offsets into _json covering "name": value.
+    private readonly List<Member> _members = new(8);
+    private int _streamOptions = -1; // index in _members of a stream_options object, or -1
+
+    private readonly record struct Member(string Name, int Start, int End, int ValueStart);
 
     public string Model { get; }
     public bool Stream { get; }
@@ -28,6 +29,12 @@ public sealed class RequestBody
     public RequestBody(byte[] json)
     {
         _json = json;
+        string? model = null;
+        bool? stream = null;
+        var streamSeen = false;
+        var askedUsage = false;
+        // max_completion_tokens, when present (null included), wins over max_tokens.
+        (bool Seen, JsonTokenType Kind, long Value, bool Int) mct = default, mt = default;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 128 });
         try
         {
@@ -35,13 +42,41 @@ public sealed class RequestBody
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var start = (int)reader.TokenStartIndex;
-                var name = reader.GetString()!;
+                var name = Name(ref reader);
                 reader.Read();
                 var valueStart = (int)reader.TokenStartIndex;
+                switch (name)
+                {
+                    case "model":
+                        model = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        break;
+                    case "stream":
+                        streamSeen = true;
+                        stream = reader.TokenType switch
+                        {
+                            JsonTokenType.True => true,
+                            JsonTokenType.False => false,
+                            _ => null,
+                        };
+                        break;
+                    case "stream_options":
+                        if (reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            _streamOptions = _members.Count;
+                            askedUsage = IncludeUsageOf(reader);
+                        }
+                        break;
+                    case "max_completion_tokens":
+                        mct = TokensOf(reader);
+                        break;
+                    case "max_tokens":
+                        mt = TokensOf(reader);
+                        break;
+                }
                 reader.Skip();
                 var end = (int)reader.BytesConsumed;
-                if (!_values.TryAdd(name, (valueStart, end))) throw new BadRequestException($"field '{name}' is given twice");
-                _members.Add((name, start, end));
+                if (IsDuplicate(name)) throw new BadRequestException($"field '{name}' is given twice");
+                _members.Add(new Member(name, start, end, valueStart));
             }
             if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) throw new BadRequestException("the request body is not one JSON object");
         }
@@ -50,42 +85,156 @@ public sealed class RequestBody
             throw new BadRequestException("the request body is not valid JSON");
         }
 
-        Model = Value("model") is { ValueKind: JsonValueKind.String } m && m.GetString() is { Length: > 0 } s ? s : throw new BadRequestException("'model' is required (a string)");
-        Stream = Value("stream") is { } st && (st.ValueKind is JsonValueKind.True or JsonValueKind.False ? st.GetBoolean() : throw new BadRequestException("'stream' must be true or false"));
-        ClientAskedUsage = Value("stream_options") is { ValueKind: JsonValueKind.Object } so && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
-        var mt = Value("max_completion_tokens") ?? Value("max_tokens");
-        if (mt is { ValueKind: JsonValueKind.Number } n)
-            MaxTokens = n.TryGetInt64(out var v) && v >= 0 ? v : throw new BadRequestException("'max_tokens' must be a non-negative integer");
-        else if (mt is { ValueKind: not JsonValueKind.Null }) throw new BadRequestException("'max_tokens' must be a non-negative integer");
+        Model = model is { Length: > 0 } ? model : throw new BadRequestException("'model' is required (a string)");
+        Stream = !streamSeen ? false : stream ?? throw new BadRequestException("'stream' must be true or false");
+        ClientAskedUsage = askedUsage;
+        var max = mct.Seen ? mct : mt;
+        if (max.Seen && max.Kind != JsonTokenType.Null)
+            MaxTokens = max.Kind == JsonTokenType.Number && max.Int && max.Value >= 0 ? max.Value : throw new BadRequestException("'max_tokens' must be a non-negative integer");
     }
 
-    private JsonElement? Value(string name)
+    private static string Name(ref Utf8JsonReader reader)
     {
-        if (!_values.TryGetValue(name, out var span)) return null;
-        var r = new Utf8JsonReader(_json.AsSpan(span.ValueStart, span.ValueEnd - span.ValueStart));
-        return JsonElement.ParseValue(ref r);
+        // The common names, without allocating; anything else (or escaped) as a new string.
+        if (!reader.ValueIsEscaped)
+        {
+            var raw = reader.ValueSpan;
+            if (raw.SequenceEqual("model"u8)) return "model";
+            if (raw.SequenceEqual("messages"u8)) return "messages";
+            if (raw.SequenceEqual("stream"u8)) return "stream";
+            if (raw.SequenceEqual("max_tokens"u8)) return "max_tokens";
+            if (raw.SequenceEqual("stream_options"u8)) return "stream_options";
+        }
+        return reader.GetString()!;
     }
 
-    /// <summary>The body for the upstream: its own model name and, for a stream, include_usage switched on.</summary>
+    private bool IsDuplicate(string name)
+    {
+        foreach (var m in _members)
+            if (m.Name == name) return true;
+        return false;
+    }
+
+    private static (bool, JsonTokenType, long, bool) TokensOf(Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v) ? (true, reader.TokenType, v, true) : (true, reader.TokenType, 0, false);
+
+    /// <summary>Whether a stream_options object (the reader on its start) sets include_usage to true; the last one given wins.</summary>
+    private static bool IncludeUsageOf(Utf8JsonReader reader)
+    {
+        var result = false;
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == depth + 1)
+        {
+            var isIt = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isIt) result = reader.TokenType == JsonTokenType.True;
+            reader.Skip();
+        }
+        return result;
+    }
+
+    private static readonly ConcurrentDictionary<string, byte[]> s_encodedNames = new(StringComparer.Ordinal);
+
+    /// <summary>A model name as a JSON string (quotes and escapes included), cached: names come from configuration.</summary>
+    private static byte[] Encoded(string s)
+    {
+        if (s_encodedNames.TryGetValue(s, out var hit)) return hit;
+        var encoded = JsonSerializer.SerializeToUtf8Bytes(s);
+        if (s_encodedNames.Count > 10_000) s_encodedNames.Clear();
+        s_encodedNames[s] = encoded;
+        return encoded;
+    }
+
+    private static ReadOnlySpan<byte> ModelPrefix => "{\"model\":"u8;
+    private static ReadOnlySpan<byte> OptionsPrefix => ",\"stream_options\":{"u8;
+    private static ReadOnlySpan<byte> IncludeUsage => "\"include_usage\":true}"u8;
+
+    /// <summary>
+    /// The body for the upstream: its own model name first and, for a stream, include_usage switched on
+    /// (the client's other stream_options kept); every other member copied as it came.
+    /// </summary>
     public byte[] ForUpstream(string upstreamModel, bool askUsage)
     {
-        var buffer = new ArrayBufferWriter<byte>(_json.Length + 64);
-        buffer.Write("{\"model\":"u8);
-        using (var w = new Utf8JsonWriter(buffer)) w.WriteStringValue(upstreamModel);
+        var model = Encoded(upstreamModel);
+        var keptOptions = askUsage && _streamOptions >= 0;
+        // Sizes first, then one exact array.
+        var size = ModelPrefix.Length + model.Length + 1;
+        if (askUsage) size += OptionsPrefix.Length + IncludeUsage.Length;
+        if (keptOptions)
+        {
+            var options = new OptionMembers(_json, _members[_streamOptions]);
+            while (options.Next(out var s, out var e)) size += e - s + 1;
+        }
+        foreach (var m in _members)
+            if (!Skipped(m, askUsage)) size += 1 + m.End - m.Start;
+
+        var output = new byte[size];
+        var w = new SpanWriter(output);
+        w.Put(ModelPrefix);
+        w.Put(model);
         if (askUsage)
         {
-            var options = Value("stream_options") is { ValueKind: JsonValueKind.Object } so ? JsonObject.Create(so)! : new JsonObject();
-            options["include_usage"] = true;
-            buffer.Write(",\"stream_options\":"u8);
-            buffer.Write(Encoding.UTF8.GetBytes(options.ToJsonString()));
+            w.Put(OptionsPrefix);
+            if (keptOptions)
+            {
+                var options = new OptionMembers(_json, _members[_streamOptions]);
+                while (options.Next(out var s, out var e))
+                {
+                    w.Put(_json.AsSpan(s, e - s));
+                    w.Put(","u8);
+                }
+            }
+            w.Put(IncludeUsage);
         }
-        foreach (var (name, start, end) in _members)
+        foreach (var m in _members)
         {
-            if (name == "model" || (askUsage && name == "stream_options")) continue;
-            buffer.Write(","u8);
-            buffer.Write(_json.AsSpan(start, end - start));
+            if (Skipped(m, askUsage)) continue;
+            w.Put(","u8);
+            w.Put(_json.AsSpan(m.Start, m.End - m.Start));
         }
-        buffer.Write("}"u8);
-        return buffer.WrittenSpan.ToArray();
+        w.Put("}"u8);
+        return w.At == size ? output : throw new InvalidOperationException("request body size mismatch");
+    }
+
+    private static bool Skipped(Member m, bool askUsage) => m.Name == "model" || (askUsage && m.Name == "stream_options");
+
+    private ref struct SpanWriter(Span<byte> output)
+    {
+        private readonly Span<byte> _output = output;
+        public int At;
+
+        public void Put(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_output[At..]);
+            At += bytes.Length;
+        }
+    }
+
+    /// <summary>The [start, end) offsets in the body of every member of a stream_options object but include_usage.</summary>
+    private ref struct OptionMembers(byte[] json, Member options)
+    {
+        private Utf8JsonReader _reader = new(json.AsSpan(options.ValueStart, options.End - options.ValueStart));
+        private bool _started;
+
+        public bool Next(out int start, out int end)
+        {
+            if (!_started)
+            {
+                _started = true;
+                _reader.Read(); // {
+            }
+            while (_reader.Read() && _reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var s = (int)_reader.TokenStartIndex;
+                var isUsage = _reader.ValueTextEquals("include_usage"u8);
+                _reader.Read();
+                _reader.Skip();
+                if (isUsage) continue;
+                (start, end) = (options.ValueStart + s, options.ValueStart + (int)_reader.BytesConsumed);
+                return true;
+            }
+            (start, end) = (0, 0);
+            return false;
+        }
     }
 }

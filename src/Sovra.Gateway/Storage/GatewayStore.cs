@@ -44,7 +44,7 @@ public sealed class GatewayStore : IAsyncDisposable
         var c = new SqliteConnection(_sqlite);
         await c.OpenAsync(ct);
         await using var cmd = c.CreateCommand();
-        // No checkpoint inside a commit (it would stall the requests waiting on it): CheckpointAsync runs them in the background.
+        // No checkpoint inside a commit (it would stall the requests waiting on it): StoreWriter.CheckpointAsync runs them, mostly in the background.
         cmd.CommandText = $"PRAGMA busy_timeout=30000; PRAGMA wal_autocheckpoint=0; PRAGMA synchronous={(ledgerWriter && _config.SqliteSynchronousFull ? "FULL" : "NORMAL")};";
         await cmd.ExecuteNonQueryAsync(ct);
         return c;
@@ -62,7 +62,7 @@ public sealed class GatewayStore : IAsyncDisposable
     }
 
     /// <summary>The UTC day of a ledger row, as stored in its day column.</summary>
-    internal static string Day(long tsMs) => DateTimeOffset.FromUnixTimeMilliseconds(tsMs).UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Day(long tsMs) => Periods.DayOf(tsMs);
 
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it.</summary>
     private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct, bool ledgerWriter = false)

@@ -8,6 +8,11 @@ namespace Sovra.Gateway.Storage;
 /// replayable answer of each row. A request is only answered in full after its row is committed.
 /// SQLite: one dedicated thread owns one connection with prepared statements (<see cref="SqliteWriteBatch"/>)
 /// and settles the in-memory reservations (<see cref="BudgetBook"/>) once the transaction is decided.
+/// WAL checkpoints (<see cref="CheckpointAsync"/>, about once a second) come in two steps: the bulk of the
+/// work (syncing the WAL, copying its pages into the database) on another connection, beside the commits;
+/// then the writer, between two batches, checkpoints the few frames committed meanwhile. That one
+/// completes (no commit runs beside it), so the next commit starts the WAL file over instead of growing it
+/// without end, and it is short, so the requests waiting on the next commit hardly notice it.
 /// PostgreSQL: an async loop over the pooled data source, settling the reservation rows in the transaction.
 /// </summary>
 public sealed class StoreWriter : IAsyncDisposable
@@ -17,8 +22,9 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly int _batchMax;
     private readonly ILogger _log;
     private readonly Queue<(LedgerEntry Entry, TaskCompletionSource Done)> _queue = new();
-    private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _signal = new(0);
+    private readonly object _lock = new(); // a monitor: the SQLite writer thread waits on it
+    private readonly SemaphoreSlim _signal = new(0); // PostgreSQL: one count per row queued
+    private bool _writerWaiting;
     private bool _closed;
     private readonly Thread? _thread;
     private readonly Task? _pgLoop;
@@ -51,20 +57,36 @@ public sealed class StoreWriter : IAsyncDisposable
                 return done.Task;
             }
             _queue.Enqueue((entry, done));
+            if (_writerWaiting) Monitor.Pulse(_lock);
         }
-        _signal.Release();
+        if (_store.IsPostgres) _signal.Release();
         return done.Task;
     }
 
-    /// <summary>Takes what is queued, up to the batch limit; false once closed and drained.</summary>
-    private bool Take(List<(LedgerEntry Entry, TaskCompletionSource Done)> batch)
+    /// <summary>Takes what is queued, up to the batch limit; false once closed and drained. With <paramref name="wait"/>, blocks until there is something.</summary>
+    private bool Take(List<(LedgerEntry Entry, TaskCompletionSource Done)> batch, bool wait = false)
     {
         batch.Clear();
         lock (_lock)
         {
+            while (wait && _queue.Count == 0 && !_closed)
+            {
+                _writerWaiting = true;
+                Monitor.Wait(_lock);
+                _writerWaiting = false;
+            }
             while (batch.Count < _batchMax && _queue.TryDequeue(out var item)) batch.Add(item);
             return batch.Count > 0 || !_closed;
         }
+    }
+
+    private volatile bool _catchUp;
+
+    /// <summary>Checkpoints the WAL (SQLite; nothing for PostgreSQL). See the class summary for the two steps.</summary>
+    public async Task CheckpointAsync(CancellationToken ct)
+    {
+        await _store.CheckpointAsync(ct);
+        if (!_store.IsPostgres) _catchUp = true;
     }
 
     private void RunSqlite()
@@ -77,9 +99,7 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             while (true)
             {
-                _signal.Wait();
-                if (!Take(batch)) break;
-                if (batch.Count == 0) continue; // a signal whose item an earlier batch already took
+                if (!Take(batch, wait: true)) break;
                 rows.Clear();
                 foreach (var (e, _) in batch) rows.Add(e);
                 var committed = false;
@@ -104,6 +124,12 @@ public sealed class StoreWriter : IAsyncDisposable
                 foreach (var (_, done) in batch)
                     if (committed) done.TrySetResult();
                     else done.TrySetException(error!);
+                if (_catchUp && writer is not null)
+                {
+                    _catchUp = false;
+                    try { writer.Checkpoint(); }
+                    catch (Exception e) { _log.LogWarning("WAL checkpoint failed: {Error}", e.GetType().Name); }
+                }
             }
         }
         finally
@@ -147,7 +173,11 @@ public sealed class StoreWriter : IAsyncDisposable
     /// <summary>Commits what is queued, then stops.</summary>
     public async ValueTask DisposeAsync()
     {
-        lock (_lock) _closed = true;
+        lock (_lock)
+        {
+            _closed = true;
+            Monitor.PulseAll(_lock);
+        }
         _signal.Release();
         await _stopped.Task;
         _signal.Dispose();
