@@ -38,19 +38,46 @@ internal static class GgmlAttention
 
     /// <summary>ggml_vec_dot_f16 of two rows of F16 values (held as floats) for a build of vector width 16 or 8. Exact for
     /// lengths that are a multiple of four vectors (the head sizes in use); ggml treats a tail differently (not followed).</summary>
+    /// <remarks>Four accumulators of one vector width over steps of four vectors, folded x0+x2, x1+x3, x0+x1, then the
+    /// horizontal sum (GCC's _mm512_reduce_add_ps, or the two hadds of GGML_F32x8_REDUCE). A 16-wide vector is two
+    /// Vector256 halves here; the lanes are independent, so the bits are the same.</remarks>
     internal static float DotF16(ReadOnlySpan<float> q, ReadOnlySpan<float> k, int width)
     {
-        var step = 4 * width;
         var n = q.Length;
+        var step = 4 * width;
         var np = n / step * step;
-        Span<float> acc = stackalloc float[64];   // [4 accumulators][width lanes]
-        acc[..step].Clear();
-        for (var i = 0; i < np; i += step)
-            for (var c = 0; c < step; c++) acc[c] = MathF.FusedMultiplyAdd(q[i + c], k[i + c], acc[c]);
-        Span<float> fold = stackalloc float[16];
-        for (var l = 0; l < width; l++)
-            fold[l] = (acc[l] + acc[2 * width + l]) + (acc[width + l] + acc[3 * width + l]);
-        double sum = Reduce(fold[..width], width, hadd: true);
+        var vq = MemoryMarshal.Cast<float, Vector256<float>>(q[..np]);
+        var vk = MemoryMarshal.Cast<float, Vector256<float>>(k[..np]);
+        float r;
+        if (width == 16)
+        {
+            Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
+            for (var i = 0; i < vq.Length; i += 8)
+            {
+                a0 = Vector256.FusedMultiplyAdd(vq[i], vk[i], a0); b0 = Vector256.FusedMultiplyAdd(vq[i + 1], vk[i + 1], b0);
+                a1 = Vector256.FusedMultiplyAdd(vq[i + 2], vk[i + 2], a1); b1 = Vector256.FusedMultiplyAdd(vq[i + 3], vk[i + 3], b1);
+                a2 = Vector256.FusedMultiplyAdd(vq[i + 4], vk[i + 4], a2); b2 = Vector256.FusedMultiplyAdd(vq[i + 5], vk[i + 5], b2);
+                a3 = Vector256.FusedMultiplyAdd(vq[i + 6], vk[i + 6], a3); b3 = Vector256.FusedMultiplyAdd(vq[i + 7], vk[i + 7], b3);
+            }
+            var lo = (a0 + a2) + (a1 + a3);
+            var hi = (b0 + b2) + (b1 + b3);
+            var t = hi + lo;   // GCC's reduce: halves, then quarters, then (0+2) + (1+3)
+            r = ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+        }
+        else
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (var i = 0; i < vq.Length; i += 4)
+            {
+                a0 = Vector256.FusedMultiplyAdd(vq[i], vk[i], a0);
+                a1 = Vector256.FusedMultiplyAdd(vq[i + 1], vk[i + 1], a1);
+                a2 = Vector256.FusedMultiplyAdd(vq[i + 2], vk[i + 2], a2);
+                a3 = Vector256.FusedMultiplyAdd(vq[i + 3], vk[i + 3], a3);
+            }
+            var v = (a0 + a2) + (a1 + a3);
+            r = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+        }
+        double sum = r;
         for (var d = np; d < n; d++) sum += q[d] * k[d];
         return (float)sum;
     }
