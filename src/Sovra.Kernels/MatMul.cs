@@ -63,15 +63,7 @@ public sealed unsafe class MatMul : IDisposable
             var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
-                _small.W = w.Data;
-                _small.RowBytes = w.RowBytes;
-                _small.Rows = w.Rows;
-                _small.Blocks = w.Cols / f.BlockSize;
-                _small.Acts = _actRows;
-                _small.N = n;
-                _small.Y = py;
-                _small.Wide = Path == KernelPath.Avx512;
-                _small.Chunk = chunk;
+                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Data, w.RowBytes, w.Rows, w.Cols, _actRows, n, py, chunk);
                 _pool.Run(_small, (w.Rows + chunk - 1) / chunk);
                 return;
             }
@@ -142,6 +134,7 @@ public sealed unsafe class MatMul : IDisposable
         _actBytes = 0;
         _actRowsCount = 0;
         _tiles.Dispose();
+        _small.Dispose();
     }
 
     ~MatMul() => Dispose();
