@@ -58,15 +58,17 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            QuantizeActivations(f.Activation, px, n, w.Cols);
             // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
             var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
+                PrepareActivations(f.Activation, n, w.Cols);
                 _small.Prepare(_pool, Path == KernelPath.Avx512, w.Data, w.RowBytes, w.Rows, w.Cols, _actRows, n, py, chunk);
+                RunQuantize(f.Activation, px, n, w.Cols, _small);   // each token is laid out for the kernel as it is quantized
                 _pool.Run(_small, (w.Rows + chunk - 1) / chunk);
                 return;
             }
+            QuantizeActivations(f.Activation, px, n, w.Cols);
             if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
                 _tiles.Prepare(Path, w, _actRows, n, py);
@@ -87,8 +89,25 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)
+    {
+        PrepareActivations(kind, n, cols);
+        RunQuantize(kind, x, n, cols, null);
+    }
+
+    private void RunQuantize(ActivationKind kind, float* x, int n, int cols, SmallBatchQ8? then)
+    {
+        _quant.Kind = kind;
+        _quant.X = x;
+        _quant.Cols = cols;
+        _quant.Rows = _actRows;
+        _quant.Then = then;
+        _pool.Run(_quant, n);
+        _quant.Then = null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PrepareActivations(ActivationKind kind, int n, int cols)
     {
         var rowBytes = Activations.RowBytes(kind, cols);
         var need = rowBytes * n;
@@ -105,22 +124,22 @@ public sealed unsafe class MatMul : IDisposable
             _actRowsCount = n;
         }
         for (var t = 0; t < n; t++) _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
-        _quant.Kind = kind;
-        _quant.X = x;
-        _quant.Cols = cols;
-        _quant.Rows = _actRows;
-        _pool.Run(_quant, n);
     }
 
-    /// <summary>Quantizes activation row <c>index</c>.</summary>
+    /// <summary>Quantizes activation row <c>index</c> (and lays it out for the small-batch kernel when that runs next).</summary>
     private sealed class QuantJob : IParallelJob
     {
         public ActivationKind Kind;
         public float* X;
         public int Cols;
         public ActRow* Rows;
+        public SmallBatchQ8? Then;
 
-        public void Execute(int index, int worker) => Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
+        public void Execute(int index, int worker)
+        {
+            Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
+            Then?.Interleave(index);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

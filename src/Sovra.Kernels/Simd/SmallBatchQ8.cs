@@ -50,11 +50,12 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     private long _xBytes, _dBytes;
     private byte* _scratch;    // per worker: [Strip][cols] int16 widened weights, then [Strip][blocks] float scales
     private long _scratchBytes, _scratchStride;
-    private readonly InterleaveJob _interleave;
 
-    public SmallBatchQ8() => _interleave = new InterleaveJob(this);
-
-    /// <summary>Lays out the activations for a call; the pool then runs this job over (rows + Chunk − 1) / Chunk items.</summary>
+    /// <summary>
+    /// Sizes the buffers for a call. Then every token's activation row, once quantized, goes through
+    /// <see cref="Interleave"/> (MatMul does it in the quantizing run), and the pool runs this job over
+    /// (rows + Chunk − 1) / Chunk items.
+    /// </summary>
     public void Prepare(KernelThreadPool pool, bool wide, byte* w, long rowBytes, int rows, int cols, ActRow* acts, int n, float* y, int chunk)
     {
         _w = w; _rowBytes = rowBytes; _rows = rows; _cols = cols; _blocks = cols / 32; _acts = acts; _n = n; _y = y;
@@ -73,7 +74,6 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         Grow(ref _d, ref _dBytes, 4L * _blocks * 16 * _groupCount);
         _scratchStride = (2L * Strip * cols + 4L * Strip * _blocks + 63) & ~63L;
         Grow(ref _scratch, ref _scratchBytes, _scratchStride * pool.Threads);
-        pool.Run(_interleave, n);
     }
 
     private static void Grow<T>(ref T* p, ref long have, long need) where T : unmanaged
@@ -85,36 +85,33 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     }
 
     /// <summary>Token t's int16 values and lane scales into its group's layout (and the padding tokens' zeros).</summary>
-    private sealed class InterleaveJob(SmallBatchQ8 o) : IParallelJob
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Interleave(int t)
     {
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Execute(int t, int worker)
+        var g = 0;
+        while (g + 1 < _groupCount && _groupStart[g + 1] <= t) g++;
+        int size = _groupSize[g], j = t - _groupStart[g], lanes = _lanes, blocks = _blocks;
+        var e = 2 * lanes / size;              // values of one token side by side in one vector
+        var perToken = lanes / size;           // lanes a token owns
+        var xg = _x + (long)g * _cols * 8;
+        var dg = _d + (long)g * blocks * 16;
+        var a = _acts[t];
+        var last = j == _groupValid[g] - 1;
+        var pad = size - _groupValid[g];
+        for (var b = 0; b < blocks; b++)
         {
-            var g = 0;
-            while (g + 1 < o._groupCount && o._groupStart[g + 1] <= t) g++;
-            int size = o._groupSize[g], j = t - o._groupStart[g], lanes = o._lanes, blocks = o._blocks;
-            var e = 2 * lanes / size;              // values of one token side by side in one vector
-            var perToken = lanes / size;           // lanes a token owns
-            var xg = o._x + (long)g * o._cols * 8;
-            var dg = o._d + (long)g * blocks * 16;
-            var a = o._acts[t];
-            var last = j == o._groupValid[g] - 1;
-            var pad = size - o._groupValid[g];
-            for (var b = 0; b < blocks; b++)
+            var dst = xg + (long)b * 32 * size;
+            var src = a.Q + 32 * b;
+            for (var c = 0; c < 32 / e; c++)
             {
-                var dst = xg + (long)b * 32 * size;
-                var src = a.Q + 32 * b;
-                for (var c = 0; c < 32 / e; c++)
-                {
-                    var to = dst + c * 2 * lanes + j * e;
-                    for (var k = 0; k < e; k++) to[k] = src[c * e + k];
-                    // The last real token also zeroes the padding tokens after it.
-                    if (last && pad > 0) new Span<short>(to + e, pad * e).Clear();
-                }
-                var dl = dg + (long)b * lanes + j * perToken;
-                for (var k = 0; k < perToken; k++) dl[k] = a.D[b];
-                if (last && pad > 0) new Span<float>(dl + perToken, pad * perToken).Clear();
+                var to = dst + c * 2 * lanes + j * e;
+                for (var k = 0; k < e; k++) to[k] = src[c * e + k];
+                // The last real token also zeroes the padding tokens after it.
+                if (last && pad > 0) new Span<short>(to + e, pad * e).Clear();
             }
+            var dl = dg + (long)b * lanes + j * perToken;
+            for (var k = 0; k < perToken; k++) dl[k] = a.D[b];
+            if (last && pad > 0) new Span<float>(dl + perToken, pad * perToken).Clear();
         }
     }
 
