@@ -58,14 +58,14 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
-            var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
+            var chunk = Chunk(w.Rows);
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
                 PrepareActivations(f.Activation, n, w.Cols);
-                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Data, w.RowBytes, w.Rows, w.Cols, _actRows, n, py, chunk);
+                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Cols, _actRows, n);
                 RunQuantize(f.Activation, px, n, w.Cols, _small);   // each token is laid out for the kernel as it is quantized
-                _pool.Run(_small, (w.Rows + chunk - 1) / chunk);
+                _small.AddPart(w.Data, w.RowBytes, w.Rows, py, chunk);
+                _pool.Run(_small, _small.Items);
                 return;
             }
             QuantizeActivations(f.Activation, px, n, w.Cols);
@@ -86,6 +86,45 @@ public sealed unsafe class MatMul : IDisposable
             _rows.Dot = KernelDispatch.Dot(Path, w.Type);
             _rows.Chunk = chunk;
             _pool.Run(_rows, (w.Rows + chunk - 1) / chunk);
+        }
+    }
+
+    // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
+    private int Chunk(int rows) => Math.Max(16, (rows / (_pool.Threads * 4) + 15) & ~15);
+
+    /// <summary>
+    /// Y_i[n, rows_i] = X[n, cols] · W_iᵀ for two or three matrices over the same X (Q, K and V; gate and up):
+    /// as separate MatMat calls, but where the small-batch kernel runs, X is quantized and laid out once and all
+    /// the products are one run of the pool. Every W must have X's columns; <paramref name="third"/> false ignores c.
+    /// </summary>
+    public void MatMatShared(in WeightView a, in WeightView b, in WeightView c, bool third, ReadOnlySpan<float> x, int n,
+        Span<float> ya, Span<float> yb, Span<float> yc)
+    {
+        if (b.Cols != a.Cols || (third && c.Cols != a.Cols)) throw new ArgumentException("the matrices must have the same columns");
+        var shared = SmallBatchQ8.Supports(Path, a.Type, n) && b.Type == a.Type && (!third || c.Type == a.Type);
+        if (!shared)
+        {
+            MatMat(a, x, n, ya);
+            MatMat(b, x, n, yb);
+            if (third) MatMat(c, x, n, yc);
+            return;
+        }
+        if (x.Length < (long)n * a.Cols) throw new ArgumentException($"X needs {n}x{a.Cols} values, got {x.Length}");
+        if (ya.Length < (long)n * a.Rows || yb.Length < (long)n * b.Rows || (third && yc.Length < (long)n * c.Rows))
+            throw new ArgumentException("an output is too short for its matrix");
+        var kind = a.Format.Activation;
+        fixed (float* px = x)
+        fixed (float* pa = ya)
+        fixed (float* pb = yb)
+        fixed (float* pc = yc)
+        {
+            PrepareActivations(kind, n, a.Cols);
+            _small.Prepare(_pool, Path == KernelPath.Avx512, a.Cols, _actRows, n);
+            RunQuantize(kind, px, n, a.Cols, _small);
+            _small.AddPart(a.Data, a.RowBytes, a.Rows, pa, Chunk(a.Rows));
+            _small.AddPart(b.Data, b.RowBytes, b.Rows, pb, Chunk(b.Rows));
+            if (third) _small.AddPart(c.Data, c.RowBytes, c.Rows, pc, Chunk(c.Rows));
+            _pool.Run(_small, _small.Items);
         }
     }
 

@@ -4,7 +4,7 @@ using Sovra.Kernels.Simd;
 
 namespace Sovra.Kernels.Tests;
 
-/// <summary>The small-batch Q8_0 kernel (decode steps of several sequences) against the scalar reference.</summary>
+/// <summary>The small-batch Q8_0 kernel (decode steps of several sequences, token lanes) against the scalar reference.</summary>
 public sealed class SmallBatchQ8Tests : IDisposable
 {
     private readonly KernelThreadPool _pool = new(3);
@@ -55,6 +55,68 @@ public sealed class SmallBatchQ8Tests : IDisposable
                 QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
             Compare(path, WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols), TestData.Gaussian(n * cols, rows + n), n,
                 $"{path} rows={rows} blocks={blocks} n={n}");
+        }
+    }
+
+    private static WeightView RandomQ8(int rows, int cols, int seed)
+    {
+        var rowBytes = (int)QuantFormat.Of(GgmlType.Q8_0).RowBytes(cols);
+        var bytes = new byte[rowBytes * rows];
+        var values = TestData.Gaussian(rows * cols, seed, 0.05f);
+        for (var r = 0; r < rows; r++)
+            QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+        return WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Shared_products_equal_separate_ones_and_the_scalar_reference(KernelPath path)
+    {
+        // Q, K, V (or gate, up) over one input in one run: each output as its own MatMat gives it, bit for bit.
+        foreach (var blocks in new[] { 1, 6 })
+        foreach (var n in new[] { 2, 5, 9, 13, SmallBatchQ8.MaxTokens })
+        {
+            var cols = 32 * blocks;
+            WeightView a = RandomQ8(29, cols, 1 + blocks), b = RandomQ8(67, cols, 2 + blocks), c = RandomQ8(36, cols, 3 + blocks);
+            var x = TestData.Gaussian(n * cols, 11 * n + blocks);
+            using var simd = new MatMul(_pool, path);
+            using var reference = new MatMul(_pool, KernelPath.Scalar);
+            foreach (var third in new[] { true, false })
+            {
+                float[] ya = new float[n * a.Rows], yb = new float[n * b.Rows], yc = new float[n * c.Rows];
+                simd.MatMatShared(a, b, c, third, x, n, ya, yb, yc);
+                foreach (var (w, y, name) in new[] { (a, ya, "a"), (b, yb, "b"), (c, yc, "c") })
+                {
+                    if (name == "c" && !third) { Assert.All(y, v => Assert.Equal(0f, v)); continue; }
+                    var alone = new float[n * w.Rows];
+                    simd.MatMat(w, x, n, alone);
+                    Assert.Equal(alone, y);
+                    var expected = new float[n * w.Rows];
+                    reference.MatMat(w, x, n, expected);
+                    AssertClose(expected, y, $"{path} shared {name} blocks={blocks} n={n} third={third}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Shared_products_of_other_types_or_sizes_fall_back_to_separate_ones()
+    {
+        const int cols = 64;
+        var q4Bytes = new byte[(int)QuantFormat.Of(GgmlType.Q4_0).RowBytes(cols) * 7];
+        QuantFormats.Quantize(GgmlType.Q4_0, TestData.Gaussian(7 * cols, 5), q4Bytes);
+        var q4 = WeightView.FromBytes(q4Bytes, GgmlType.Q4_0, 7, cols);
+        var q8 = RandomQ8(9, cols, 4);
+        using var mm = new MatMul(_pool);
+        foreach (var n in new[] { 1, 3, SmallBatchQ8.MaxTokens + 1 })
+        {
+            var x = TestData.Gaussian(n * cols, n);
+            float[] ya = new float[n * 9], yb = new float[n * 7], ea = new float[n * 9], eb = new float[n * 7];
+            mm.MatMatShared(q8, q4, default, false, x, n, ya, yb, default);
+            mm.MatMat(q8, x, n, ea);
+            mm.MatMat(q4, x, n, eb);
+            Assert.Equal(ea, ya);
+            Assert.Equal(eb, yb);
         }
     }
 

@@ -56,9 +56,7 @@ public sealed class Attention
         var k = ws.K.AsSpan(0, n * hp.KDim);    // [n, n_head_kv · head_dim_k]
         var v = ws.V.AsSpan(0, n * hp.VDim);    // [n, n_head_kv · head_dim_v]
         var h = ws.H.AsSpan(0, n * hp.NEmbd);
-        _wq.MatMul(h, n, q, compute);
-        _wk.MatMul(h, n, k, compute);
-        _wv.MatMul(h, n, v, compute);
+        compute.MatMulShared(_wq, _wk, _wv, h, n, q, k, v);
         AddBias(q, _bq, n); AddBias(k, _bk, n); AddBias(v, _bv, n);
         if (_qNorm != null) _qNorm.Apply(q, q, n * hp.NHead);
         if (_kNorm != null) _kNorm.Apply(k, k, n * hp.NHeadKv);

@@ -35,10 +35,15 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     public static bool Supports(KernelPath path, GgmlType type, int n) =>
         type == GgmlType.Q8_0 && n is >= 2 and <= MaxTokens && path >= KernelPath.Avx2 && KernelDispatch.IsAvailable(path);
 
-    private byte* _w;          // [rows][rowBytes] Q8_0 blocks
-    private long _rowBytes;
-    private int _rows, _blocks, _cols, _n, _chunk, _lanes, _groupCount;
-    private float* _y;         // [n][rows]
+    /// <summary>Matrices multiplied by the same activations in one run (Q, K and V; gate and up).</summary>
+    public const int MaxParts = 3;
+
+    // Per part p: the weights [rows][rowBytes] Q8_0 blocks, the output [n][rows], its row chunk, and the first
+    // item of the run that belongs to it.
+    private readonly long[] _wAddr = new long[MaxParts], _yAddr = new long[MaxParts], _rowBytesOf = new long[MaxParts];
+    private readonly int[] _rowsOf = new int[MaxParts], _chunkOf = new int[MaxParts], _firstItem = new int[MaxParts + 1];
+    private int _parts;
+    private int _blocks, _cols, _n, _lanes, _groupCount;
     private bool _wide;
     private ActRow* _acts;
     private readonly int[] _groupStart = new int[(MaxTokens + 3) / 4];
@@ -53,13 +58,15 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
 
     /// <summary>
     /// Sizes the buffers for a call. Then every token's activation row, once quantized, goes through
-    /// <see cref="Interleave"/> (MatMul does it in the quantizing run), and the pool runs this job over
-    /// (rows + Chunk − 1) / Chunk items.
+    /// <see cref="Interleave"/> (MatMul does it in the quantizing run), the matrices are added with
+    /// <see cref="AddPart"/>, and the pool runs this job over <see cref="Items"/> items.
     /// </summary>
-    public void Prepare(KernelThreadPool pool, bool wide, byte* w, long rowBytes, int rows, int cols, ActRow* acts, int n, float* y, int chunk)
+    public void Prepare(KernelThreadPool pool, bool wide, int cols, ActRow* acts, int n)
     {
-        _w = w; _rowBytes = rowBytes; _rows = rows; _cols = cols; _blocks = cols / 32; _acts = acts; _n = n; _y = y;
-        _chunk = chunk; _wide = wide; _lanes = wide ? 16 : 8;
+        _cols = cols; _blocks = cols / 32; _acts = acts; _n = n;
+        _wide = wide; _lanes = wide ? 16 : 8;
+        _parts = 0;
+        _firstItem[0] = 0;
         _groupCount = 0;
         for (var t = 0; t < n;)
         {
@@ -75,6 +82,17 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         _scratchStride = (2L * Strip * cols + 4L * Strip * _blocks + 63) & ~63L;
         Grow(ref _scratch, ref _scratchBytes, _scratchStride * pool.Threads);
     }
+
+    /// <summary>Adds a matrix with <see cref="Prepare"/>'s columns; its items follow the previous part's.</summary>
+    public void AddPart(byte* w, long rowBytes, int rows, float* y, int chunk)
+    {
+        var p = _parts++;
+        _wAddr[p] = (long)w; _rowBytesOf[p] = rowBytes; _rowsOf[p] = rows; _yAddr[p] = (long)y; _chunkOf[p] = chunk;
+        _firstItem[p + 1] = _firstItem[p] + (rows + chunk - 1) / chunk;
+    }
+
+    /// <summary>Items of the run over every part added.</summary>
+    public int Items => _firstItem[_parts];
 
     private static void Grow<T>(ref T* p, ref long have, long need) where T : unmanaged
     {
@@ -118,8 +136,15 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Execute(int index, int worker)
     {
-        var r0 = index * _chunk;
-        var r1 = Math.Min(_rows, r0 + _chunk);
+        var part = 0;
+        while (index >= _firstItem[part + 1]) part++;
+        var w = (byte*)_wAddr[part];
+        var y = (float*)_yAddr[part];
+        var rowBytes = _rowBytesOf[part];
+        var rows = _rowsOf[part];
+        var chunk = _chunkOf[part];
+        var r0 = (index - _firstItem[part]) * chunk;
+        var r1 = Math.Min(rows, r0 + chunk);
         int cols = _cols, blocks = _blocks;
         var ws = (short*)(_scratch + worker * _scratchStride);
         var ss = (float*)((byte*)ws + 2L * Strip * cols);
@@ -129,7 +154,7 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             // Widen the strip's rows (the last strip repeats its last row where the chunk ends).
             for (var i = 0; i < Strip; i++)
             {
-                var row = _w + Math.Min(r + i, r1 - 1) * _rowBytes;
+                var row = w + Math.Min(r + i, r1 - 1) * rowBytes;
                 Widen(row, ws + (long)i * cols, ss + i * blocks, blocks);
             }
             var stored = Math.Min(Strip, r1 - r);
@@ -157,7 +182,7 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
                     {
                         var s = 0f;
                         for (var k = 0; k < per; k++) s += acc[i * 16 + j * per + k];
-                        _y[(long)(t0 + j) * _rows + r + i] = s;
+                        y[(long)(t0 + j) * rows + r + i] = s;
                     }
             }
         }
