@@ -157,6 +157,14 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
                 var row = w + Math.Min(r + i, r1 - 1) * rowBytes;
                 Widen(row, ws + (long)i * cols, ss + i * blocks, blocks);
             }
+            // Ask for the next strip's rows while this one is multiplied: the kernel's pace leaves the memory idle,
+            // and waiting for each row at its first touch (the widening) cost about as much as the products.
+            if (r + Strip < r1)
+            {
+                var next = w + (r + Strip) * rowBytes;
+                var bytes = Math.Min(Strip, r1 - r - Strip) * rowBytes;
+                for (long o = 0; o < bytes; o += 64) Sse.Prefetch0(next + o);
+            }
             var stored = Math.Min(Strip, r1 - r);
             for (var g = 0; g < _groupCount; g++)
             {
