@@ -62,7 +62,7 @@ public sealed unsafe class MatMul : IDisposable
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
                 PrepareActivations(f.Activation, n, w.Cols);
-                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Cols, _actRows, n);
+                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Type, w.Cols, _actRows, n);
                 RunQuantize(f.Activation, px, n, w.Cols, _small);   // each token is laid out for the kernel as it is quantized
                 _small.AddPart(w.Data, w.RowBytes, w.Rows, py, chunk);
                 _pool.Run(_small, _small.Items);
@@ -119,7 +119,7 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* pc = yc)
         {
             PrepareActivations(kind, n, a.Cols);
-            _small.Prepare(_pool, Path == KernelPath.Avx512, a.Cols, _actRows, n);
+            _small.Prepare(_pool, Path == KernelPath.Avx512, a.Type, a.Cols, _actRows, n);
             RunQuantize(kind, px, n, a.Cols, _small);
             _small.AddPart(a.Data, a.RowBytes, a.Rows, pa, Chunk(a.Rows));
             _small.AddPart(b.Data, b.RowBytes, b.Rows, pb, Chunk(b.Rows));

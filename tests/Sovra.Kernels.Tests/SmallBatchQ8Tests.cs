@@ -120,6 +120,69 @@ public sealed class SmallBatchQ8Tests : IDisposable
         }
     }
 
+    public static TheoryData<KernelPath, GgmlType> PathsAndTypes()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
+                    data.Add(path, type);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void Other_integer_formats_match_scalar_on_odd_sizes(KernelPath path, GgmlType type)
+    {
+        // Q4_0/Q5_0 (32-groups, offsets folded into the int16 values) and the K-quants (256-groups with the
+        // sub-block scales folded in; Q4_K/Q5_K also subtract dmin·d_x·Σ m_j·Σx_j in the kernel).
+        var f = QuantFormat.Of(type);
+        Assert.True(SmallBatchQ8.Supports(path, type, 2));
+        foreach (var rows in new[] { 29, 36 })
+        foreach (var blocks in f.BlockSize == 256 ? new[] { 1, 3 } : new[] { 1, 5 })
+        foreach (var n in new[] { 2, 3, 5, 8, 13, SmallBatchQ8.MaxTokens })
+        {
+            var cols = f.BlockSize * blocks;
+            var rowBytes = (int)f.RowBytes(cols);
+            var bytes = new byte[rowBytes * rows];
+            var values = TestData.Gaussian(rows * cols, 5 * rows + blocks + (int)type, 0.05f);
+            for (var r = 0; r < rows; r++)
+                QuantFormats.Quantize(type, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+            Compare(path, WeightView.FromBytes(bytes, type, rows, cols), TestData.Gaussian(n * cols, rows + n + (int)type), n,
+                $"{path} {type} rows={rows} blocks={blocks} n={n}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void Other_integer_formats_stay_exact_at_their_extremes(KernelPath path, GgmlType type)
+    {
+        // Every quant, scale and min at its maximum (all-0xFF blocks, valid small F16 scales) in some rows, random
+        // bytes in the others, against activations that quantize to ±127 and −128.
+        var f = QuantFormat.Of(type);
+        var blocksPerRow = f.BlockSize == 256 ? 2 : 4;
+        var cols = blocksPerRow * f.BlockSize;
+        const int rows = 9, n = 7;
+        var rowBytes = (int)f.RowBytes(cols);
+        var blockBytes = rowBytes / blocksPerRow;
+        var halves = type switch { GgmlType.Q4_K or GgmlType.Q5_K => new[] { 0, 2 }, GgmlType.Q6_K => new[] { 208 }, _ => new[] { 0 } };
+        var rng = new Random(91 + (int)type);
+        var bytes = new byte[rowBytes * rows];
+        rng.NextBytes(bytes);
+        for (var r = 0; r < rows; r++)
+            for (var b = 0; b < blocksPerRow; b++)
+            {
+                var block = bytes.AsSpan(r * rowBytes + b * blockBytes, blockBytes);
+                if (r % 3 == 0) block.Fill(0xFF);
+                foreach (var h in halves) BitConverter.TryWriteBytes(block[h..], (Half)(0.001f * (1 + rng.Next(9)) * (rng.Next(2) * 2 - 1)));
+            }
+        var x = new float[n * cols];
+        for (var t = 0; t < n; t++)
+            for (var k = 0; k < cols; k++)
+                x[t * cols + k] = (t % 3) switch { 0 => -1f, 1 => 1f, _ => rng.Next(2) * 2 - 1 };
+        Compare(path, WeightView.FromBytes(bytes, type, rows, cols), x, n, $"{path} {type} extremes");
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void Extreme_weights_and_activations_stay_exact(KernelPath path)

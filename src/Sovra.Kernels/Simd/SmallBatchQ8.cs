@@ -5,6 +5,7 @@ using System.Runtime.Intrinsics.X86;
 using Sovra.Gguf;
 using Sovra.Kernels.Formats;
 using Sovra.Kernels.Formats.Blocks;
+using Sovra.Kernels.Tiles;
 
 namespace Sovra.Kernels.Simd;
 
@@ -32,8 +33,13 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     /// <summary>Rows widened and multiplied together.</summary>
     private const int Strip = 4;
 
+    /// <summary>
+    /// Q8_0, and the formats the int16 prompt tile unpacks without an affine min (Q4_0, Q5_0, and the K-quants
+    /// Q4_K, Q5_K, Q6_K, whose sub-block scales are folded into the int16 values and whose groups are 256 wide).
+    /// </summary>
     public static bool Supports(KernelPath path, GgmlType type, int n) =>
-        type == GgmlType.Q8_0 && n is >= 2 and <= MaxTokens && path >= KernelPath.Avx2 && KernelDispatch.IsAvailable(path);
+        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K
+        && n is >= 2 and <= MaxTokens && path >= KernelPath.Avx2 && KernelDispatch.IsAvailable(path);
 
     /// <summary>Matrices multiplied by the same activations in one run (Q, K and V; gate and up).</summary>
     public const int MaxParts = 3;
@@ -43,8 +49,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     private readonly long[] _wAddr = new long[MaxParts], _yAddr = new long[MaxParts], _rowBytesOf = new long[MaxParts];
     private readonly int[] _rowsOf = new int[MaxParts], _chunkOf = new int[MaxParts], _firstItem = new int[MaxParts + 1];
     private int _parts;
-    private int _blocks, _cols, _n, _lanes, _groupCount;
-    private bool _wide;
+    private int _blocks, _cols, _n, _lanes, _groupCount, _gs;   // _blocks: scale groups per row, of _gs values
+    private bool _wide, _kmins;
+    private GgmlType _type;
     private ActRow* _acts;
     private readonly int[] _groupStart = new int[(MaxTokens + 3) / 4];
     private readonly int[] _groupSize = new int[(MaxTokens + 3) / 4];   // 8 or 4 lanes-groups (tokens, padding included)
@@ -52,7 +59,8 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
 
     private short* _x;         // per group g: [blocks][32·size] int16 at _x + g·cols·8 (room for 8 tokens)
     private float* _d;         // per group g: [blocks][lanes] d_x of the token that owns each lane, at _d + g·blocks·16
-    private long _xBytes, _dBytes;
+    private int* _bx;          // K-quant mins, per group g: [blocks][4][lanes] int16 pairs of Σx over sub-blocks (2j, 2j+1)
+    private long _xBytes, _dBytes, _bxBytes;
     private byte* _scratch;    // per worker: [Strip][cols] int16 widened weights, then [Strip][blocks] float scales
     private long _scratchBytes, _scratchStride;
 
@@ -61,9 +69,10 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     /// <see cref="Interleave"/> (MatMul does it in the quantizing run), the matrices are added with
     /// <see cref="AddPart"/>, and the pool runs this job over <see cref="Items"/> items.
     /// </summary>
-    public void Prepare(KernelThreadPool pool, bool wide, int cols, ActRow* acts, int n)
+    public void Prepare(KernelThreadPool pool, bool wide, GgmlType type, int cols, ActRow* acts, int n)
     {
-        _cols = cols; _blocks = cols / 32; _acts = acts; _n = n;
+        _type = type; _gs = TileUnpack.Group(type); _kmins = TileUnpack.Mins(type) == MinKind.KMins;
+        _cols = cols; _blocks = cols / _gs; _acts = acts; _n = n;
         _wide = wide; _lanes = wide ? 16 : 8;
         _parts = 0;
         _firstItem[0] = 0;
@@ -79,7 +88,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         }
         Grow(ref _x, ref _xBytes, 2L * cols * 8 * _groupCount);
         Grow(ref _d, ref _dBytes, 4L * _blocks * 16 * _groupCount);
-        _scratchStride = (2L * Strip * cols + 4L * Strip * _blocks + 63) & ~63L;
+        if (_kmins) Grow(ref _bx, ref _bxBytes, 4L * _blocks * 4 * 16 * _groupCount);
+        // Per row: int16 values, then float scales, float dmins, int16-pair mins.
+        _scratchStride = (2L * Strip * cols + 4L * Strip * _blocks * (2 + 4) + 63) & ~63L;
         Grow(ref _scratch, ref _scratchBytes, _scratchStride * pool.Threads);
     }
 
@@ -118,9 +129,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         var pad = size - _groupValid[g];
         for (var b = 0; b < blocks; b++)
         {
-            var dst = xg + (long)b * 32 * size;
-            var src = a.Q + 32 * b;
-            for (var c = 0; c < 32 / e; c++)
+            var dst = xg + (long)b * _gs * size;
+            var src = a.Q + _gs * b;
+            for (var c = 0; c < _gs / e; c++)
             {
                 var to = dst + c * 2 * lanes + j * e;
                 for (var k = 0; k < e; k++) to[k] = src[c * e + k];
@@ -130,6 +141,21 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             var dl = dg + (long)b * lanes + j * perToken;
             for (var k = 0; k < perToken; k++) dl[k] = a.D[b];
             if (last && pad > 0) new Span<float>(dl + perToken, pad * perToken).Clear();
+            if (_kmins)
+            {
+                // Σx of sub-blocks (2j, 2j+1) as an int16 pair in the token's first lane, zeros in its others.
+                var bs = a.BSums + 16 * b;
+                var bx = _bx + (long)g * blocks * 4 * 16 + (long)b * 4 * lanes;
+                for (var p = 0; p < 4; p++)
+                {
+                    var lo = bs[4 * p] + bs[4 * p + 1];
+                    var hi = bs[4 * p + 2] + bs[4 * p + 3];
+                    var at = bx + p * lanes + j * perToken;
+                    at[0] = (ushort)(short)lo | (hi << 16);
+                    for (var k = 1; k < perToken; k++) at[k] = 0;
+                    if (last && pad > 0) new Span<int>(at + perToken, pad * perToken).Clear();
+                }
+            }
         }
     }
 
@@ -145,9 +171,11 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         var chunk = _chunkOf[part];
         var r0 = (index - _firstItem[part]) * chunk;
         var r1 = Math.Min(rows, r0 + chunk);
-        int cols = _cols, blocks = _blocks;
+        int cols = _cols, blocks = _blocks, gs = _gs;
         var ws = (short*)(_scratch + worker * _scratchStride);
         var ss = (float*)((byte*)ws + 2L * Strip * cols);
+        var mw = ss + Strip * blocks;
+        var ms = (int*)(mw + Strip * blocks);
         var acc = stackalloc float[Strip * 16];
         for (var r = r0; r < r1; r += Strip)
         {
@@ -155,7 +183,8 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             for (var i = 0; i < Strip; i++)
             {
                 var row = w + Math.Min(r + i, r1 - 1) * rowBytes;
-                Widen(row, ws + (long)i * cols, ss + i * blocks, blocks);
+                if (_type == GgmlType.Q8_0) Widen(row, ws + (long)i * cols, ss + i * blocks, blocks);
+                else TileUnpack.Unpack(_type, row, cols, new UnpackedRow { Wq = ws + (long)i * cols, Dw = ss + i * blocks, Mw = mw + i * blocks, Ms = ms + 4 * i * blocks });
             }
             // Ask for the next strip's rows while this one is multiplied: the kernel's pace leaves the memory idle,
             // and waiting for each row at its first touch (the widening) cost about as much as the products.
@@ -171,15 +200,16 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
                 var xg = _x + (long)g * cols * 8;
                 var dg = _d + (long)g * blocks * 16;
                 var size = _groupSize[g];
+                var mins = new Mins(_kmins ? _bx + (long)g * blocks * 4 * 16 : null, mw, ms);
                 if (_wide)
                 {
-                    if (size == 8) Wide8(ws, cols, ss, blocks, xg, dg, acc);
-                    else Wide4(ws, cols, ss, blocks, xg, dg, acc);
+                    if (size == 8) Wide8(ws, cols, ss, blocks, gs, xg, dg, acc, mins);
+                    else Wide4(ws, cols, ss, blocks, gs, xg, dg, acc, mins);
                 }
                 else
                 {
-                    if (size == 8) Narrow8(ws, cols, ss, blocks, xg, dg, acc);
-                    else Narrow4(ws, cols, ss, blocks, xg, dg, acc);
+                    if (size == 8) Narrow8(ws, cols, ss, blocks, gs, xg, dg, acc, mins);
+                    else Narrow4(ws, cols, ss, blocks, gs, xg, dg, acc, mins);
                 }
                 // acc[i·16 + lane]: token j owns lanes [j·per, (j+1)·per).
                 var per = _lanes / size;
@@ -214,7 +244,7 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
     // Wide: 512-bit, 16 int32 lanes; Narrow: 256-bit, 8 lanes. 8 or 4: tokens in the group.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Wide8(short* ws, int cols, float* ss, int blocks, short* xg, float* dg, float* acc)
+    private static void Wide8(short* ws, int cols, float* ss, int blocks, int gs, short* xg, float* dg, float* acc, in Mins k)
     {
         short* w0 = ws, w1 = ws + cols, w2 = ws + 2 * cols, w3 = ws + 3 * cols;
         float* s0 = ss, s1 = ss + blocks, s2 = ss + 2 * blocks, s3 = ss + 3 * blocks;
@@ -222,9 +252,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         for (var b = 0; b < blocks; b++)
         {
             Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var xb = xg + b * 256;
-            var o = b * 32;
-            for (var c = 0; c < 32; c += 4)
+            var xb = xg + b * gs * 8;
+            var o = b * gs;
+            for (var c = 0; c < gs; c += 4)
             {
                 var x = Vector512.Load(xb + 8 * c);
                 i0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.Create(*(long*)(w0 + o + c)).AsInt16());
@@ -237,12 +267,17 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i1), d * s1[b], f1);
             f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i2), d * s2[b], f2);
             f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i3), d * s3[b], f3);
+            if (k.Bx != null)
+            {
+                f0 = k.Sub512(f0, 0, b, blocks, d); f1 = k.Sub512(f1, 1, b, blocks, d);
+                f2 = k.Sub512(f2, 2, b, blocks, d); f3 = k.Sub512(f3, 3, b, blocks, d);
+            }
         }
         f0.Store(acc); f1.Store(acc + 16); f2.Store(acc + 32); f3.Store(acc + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Wide4(short* ws, int cols, float* ss, int blocks, short* xg, float* dg, float* acc)
+    private static void Wide4(short* ws, int cols, float* ss, int blocks, int gs, short* xg, float* dg, float* acc, in Mins k)
     {
         short* w0 = ws, w1 = ws + cols, w2 = ws + 2 * cols, w3 = ws + 3 * cols;
         float* s0 = ss, s1 = ss + blocks, s2 = ss + 2 * blocks, s3 = ss + 3 * blocks;
@@ -250,9 +285,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         for (var b = 0; b < blocks; b++)
         {
             Vector512<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var xb = xg + b * 128;
-            var o = b * 32;
-            for (var c = 0; c < 32; c += 8)
+            var xb = xg + b * gs * 4;
+            var o = b * gs;
+            for (var c = 0; c < gs; c += 8)
             {
                 var x = Vector512.Load(xb + 4 * c);
                 i0 += Avx512BW.MultiplyAddAdjacent(x, Avx512F.BroadcastVector128ToVector512((int*)(w0 + o + c)).AsInt16());
@@ -265,12 +300,17 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i1), d * s1[b], f1);
             f2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i2), d * s2[b], f2);
             f3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(i3), d * s3[b], f3);
+            if (k.Bx != null)
+            {
+                f0 = k.Sub512(f0, 0, b, blocks, d); f1 = k.Sub512(f1, 1, b, blocks, d);
+                f2 = k.Sub512(f2, 2, b, blocks, d); f3 = k.Sub512(f3, 3, b, blocks, d);
+            }
         }
         f0.Store(acc); f1.Store(acc + 16); f2.Store(acc + 32); f3.Store(acc + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Narrow8(short* ws, int cols, float* ss, int blocks, short* xg, float* dg, float* acc)
+    private static void Narrow8(short* ws, int cols, float* ss, int blocks, int gs, short* xg, float* dg, float* acc, in Mins k)
     {
         short* w0 = ws, w1 = ws + cols, w2 = ws + 2 * cols, w3 = ws + 3 * cols;
         float* s0 = ss, s1 = ss + blocks, s2 = ss + 2 * blocks, s3 = ss + 3 * blocks;
@@ -278,9 +318,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         for (var b = 0; b < blocks; b++)
         {
             Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var xb = xg + b * 256;
-            var o = b * 32;
-            for (var c = 0; c < 32; c += 2)
+            var xb = xg + b * gs * 8;
+            var o = b * gs;
+            for (var c = 0; c < gs; c += 2)
             {
                 var x = Vector256.Load(xb + 8 * c);
                 i0 += Avx2.MultiplyAddAdjacent(x, Vector256.Create(*(int*)(w0 + o + c)).AsInt16());
@@ -293,12 +333,17 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), d * s1[b], f1);
             f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), d * s2[b], f2);
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), d * s3[b], f3);
+            if (k.Bx != null)
+            {
+                f0 = k.Sub256(f0, 0, b, blocks, d); f1 = k.Sub256(f1, 1, b, blocks, d);
+                f2 = k.Sub256(f2, 2, b, blocks, d); f3 = k.Sub256(f3, 3, b, blocks, d);
+            }
         }
         f0.Store(acc); f1.Store(acc + 16); f2.Store(acc + 32); f3.Store(acc + 48);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Narrow4(short* ws, int cols, float* ss, int blocks, short* xg, float* dg, float* acc)
+    private static void Narrow4(short* ws, int cols, float* ss, int blocks, int gs, short* xg, float* dg, float* acc, in Mins k)
     {
         short* w0 = ws, w1 = ws + cols, w2 = ws + 2 * cols, w3 = ws + 3 * cols;
         float* s0 = ss, s1 = ss + blocks, s2 = ss + 2 * blocks, s3 = ss + 3 * blocks;
@@ -306,9 +351,9 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
         for (var b = 0; b < blocks; b++)
         {
             Vector256<int> i0 = default, i1 = default, i2 = default, i3 = default;
-            var xb = xg + b * 128;
-            var o = b * 32;
-            for (var c = 0; c < 32; c += 4)
+            var xb = xg + b * gs * 4;
+            var o = b * gs;
+            for (var c = 0; c < gs; c += 4)
             {
                 var x = Vector256.Load(xb + 4 * c);
                 i0 += Avx2.MultiplyAddAdjacent(x, Vector256.Create(*(long*)(w0 + o + c)).AsInt16());
@@ -321,12 +366,53 @@ internal sealed unsafe class SmallBatchQ8 : IParallelJob, IDisposable
             f1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i1), d * s1[b], f1);
             f2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i2), d * s2[b], f2);
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(i3), d * s3[b], f3);
+            if (k.Bx != null)
+            {
+                f0 = k.Sub256(f0, 0, b, blocks, d); f1 = k.Sub256(f1, 1, b, blocks, d);
+                f2 = k.Sub256(f2, 2, b, blocks, d); f3 = k.Sub256(f3, 3, b, blocks, d);
+            }
         }
         f0.Store(acc); f1.Store(acc + 16); f2.Store(acc + 32); f3.Store(acc + 48);
     }
 
+    /// <summary>
+    /// The K-quant min term of a 256-group, − dmin·d_x·Σ_j m_j·Σx_j: the eight m_j of a row as int16 pairs broadcast
+    /// against the tokens' pairs of sub-block sums (one vpmaddwd per pair), exact in int32, then scaled in float.
+    /// </summary>
+    private readonly struct Mins(int* bx, float* mw, int* ms)
+    {
+        public readonly int* Bx = bx;   // [blocks][4][lanes] the group's token pairs (null: no min term)
+        private readonly float* _mw = mw; // [Strip][blocks] dmin
+        private readonly int* _ms = ms;   // [Strip][blocks][4] (m_2j, m_2j+1) pairs
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Sub512(Vector512<float> f, int row, int b, int blocks, Vector512<float> d)
+        {
+            var x = Bx + b * 4 * 16;
+            var m = _ms + 4 * (row * blocks + b);
+            var s = Avx512BW.MultiplyAddAdjacent(Vector512.Load(x).AsInt16(), Vector512.Create(m[0]).AsInt16())
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Load(x + 16).AsInt16(), Vector512.Create(m[1]).AsInt16())
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Load(x + 32).AsInt16(), Vector512.Create(m[2]).AsInt16())
+                + Avx512BW.MultiplyAddAdjacent(Vector512.Load(x + 48).AsInt16(), Vector512.Create(m[3]).AsInt16());
+            return Avx512F.FusedMultiplyAddNegated(Avx512F.ConvertToVector512Single(s), d * _mw[row * blocks + b], f);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> Sub256(Vector256<float> f, int row, int b, int blocks, Vector256<float> d)
+        {
+            var x = Bx + b * 4 * 8;
+            var m = _ms + 4 * (row * blocks + b);
+            var s = Avx2.MultiplyAddAdjacent(Vector256.Load(x).AsInt16(), Vector256.Create(m[0]).AsInt16())
+                + Avx2.MultiplyAddAdjacent(Vector256.Load(x + 8).AsInt16(), Vector256.Create(m[1]).AsInt16())
+                + Avx2.MultiplyAddAdjacent(Vector256.Load(x + 16).AsInt16(), Vector256.Create(m[2]).AsInt16())
+                + Avx2.MultiplyAddAdjacent(Vector256.Load(x + 24).AsInt16(), Vector256.Create(m[3]).AsInt16());
+            return Fma.MultiplyAddNegated(Avx.ConvertToVector256Single(s), d * _mw[row * blocks + b], f);
+        }
+    }
+
     public void Dispose()
     {
+        NativeMemory.AlignedFree(_bx); _bx = null; _bxBytes = 0;
         NativeMemory.AlignedFree(_x); _x = null; _xBytes = 0;
         NativeMemory.AlignedFree(_d); _d = null; _dBytes = 0;
         NativeMemory.AlignedFree(_scratch); _scratch = null; _scratchBytes = 0;
