@@ -58,23 +58,17 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* px = x)
         fixed (float* py = y)
         {
-            QuantizeActivations(f.Activation, px, n, w.Cols);
-            // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
-            var chunk = Math.Max(16, (w.Rows / (_pool.Threads * 4) + 15) & ~15);
+            var chunk = Chunk(w.Rows);
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
-                _small.W = w.Data;
-                _small.RowBytes = w.RowBytes;
-                _small.Rows = w.Rows;
-                _small.Blocks = w.Cols / f.BlockSize;
-                _small.Acts = _actRows;
-                _small.N = n;
-                _small.Y = py;
-                _small.Wide = Path == KernelPath.Avx512;
-                _small.Chunk = chunk;
-                _pool.Run(_small, (w.Rows + chunk - 1) / chunk);
+                PrepareActivations(f.Activation, n, w.Cols);
+                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Type, w.Cols, _actRows, n);
+                RunQuantize(f.Activation, px, n, w.Cols, _small);   // each token is laid out for the kernel as it is quantized
+                _small.AddPart(w.Data, w.RowBytes, w.Rows, py, chunk);
+                _pool.Run(_small, _small.Items);
                 return;
             }
+            QuantizeActivations(f.Activation, px, n, w.Cols);
             if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
                 _tiles.Prepare(Path, w, _actRows, n, py);
@@ -95,8 +89,64 @@ public sealed unsafe class MatMul : IDisposable
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // ~4 items per thread balance a busy core; 16-row granules keep each item's weights contiguous.
+    private int Chunk(int rows) => Math.Max(16, (rows / (_pool.Threads * 4) + 15) & ~15);
+
+    /// <summary>
+    /// Y_i[n, rows_i] = X[n, cols] · W_iᵀ for two or three matrices over the same X (Q, K and V; gate and up):
+    /// as separate MatMat calls, but where the small-batch kernel runs, X is quantized and laid out once and all
+    /// the products are one run of the pool. Every W must have X's columns; <paramref name="third"/> false ignores c.
+    /// </summary>
+    public void MatMatShared(in WeightView a, in WeightView b, in WeightView c, bool third, ReadOnlySpan<float> x, int n,
+        Span<float> ya, Span<float> yb, Span<float> yc)
+    {
+        if (b.Cols != a.Cols || (third && c.Cols != a.Cols)) throw new ArgumentException("the matrices must have the same columns");
+        var shared = SmallBatchQ8.Supports(Path, a.Type, n) && b.Type == a.Type && (!third || c.Type == a.Type);
+        if (!shared)
+        {
+            MatMat(a, x, n, ya);
+            MatMat(b, x, n, yb);
+            if (third) MatMat(c, x, n, yc);
+            return;
+        }
+        if (x.Length < (long)n * a.Cols) throw new ArgumentException($"X needs {n}x{a.Cols} values, got {x.Length}");
+        if (ya.Length < (long)n * a.Rows || yb.Length < (long)n * b.Rows || (third && yc.Length < (long)n * c.Rows))
+            throw new ArgumentException("an output is too short for its matrix");
+        var kind = a.Format.Activation;
+        fixed (float* px = x)
+        fixed (float* pa = ya)
+        fixed (float* pb = yb)
+        fixed (float* pc = yc)
+        {
+            PrepareActivations(kind, n, a.Cols);
+            _small.Prepare(_pool, Path == KernelPath.Avx512, a.Type, a.Cols, _actRows, n);
+            RunQuantize(kind, px, n, a.Cols, _small);
+            _small.AddPart(a.Data, a.RowBytes, a.Rows, pa, Chunk(a.Rows));
+            _small.AddPart(b.Data, b.RowBytes, b.Rows, pb, Chunk(b.Rows));
+            if (third) _small.AddPart(c.Data, c.RowBytes, c.Rows, pc, Chunk(c.Rows));
+            _pool.Run(_small, _small.Items);
+        }
+    }
+
     private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)
+    {
+        PrepareActivations(kind, n, cols);
+        RunQuantize(kind, x, n, cols, null);
+    }
+
+    private void RunQuantize(ActivationKind kind, float* x, int n, int cols, SmallBatchQ8? then)
+    {
+        _quant.Kind = kind;
+        _quant.X = x;
+        _quant.Cols = cols;
+        _quant.Rows = _actRows;
+        _quant.Then = then;
+        _pool.Run(_quant, n);
+        _quant.Then = null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void PrepareActivations(ActivationKind kind, int n, int cols)
     {
         var rowBytes = Activations.RowBytes(kind, cols);
         var need = rowBytes * n;
@@ -113,22 +163,22 @@ public sealed unsafe class MatMul : IDisposable
             _actRowsCount = n;
         }
         for (var t = 0; t < n; t++) _actRows[t] = Activations.Row(kind, _act + t * rowBytes, cols);
-        _quant.Kind = kind;
-        _quant.X = x;
-        _quant.Cols = cols;
-        _quant.Rows = _actRows;
-        _pool.Run(_quant, n);
     }
 
-    /// <summary>Quantizes activation row <c>index</c>.</summary>
+    /// <summary>Quantizes activation row <c>index</c> (and lays it out for the small-batch kernel when that runs next).</summary>
     private sealed class QuantJob : IParallelJob
     {
         public ActivationKind Kind;
         public float* X;
         public int Cols;
         public ActRow* Rows;
+        public SmallBatchQ8? Then;
 
-        public void Execute(int index, int worker) => Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
+        public void Execute(int index, int worker)
+        {
+            Activations.Quantize(Kind, X + (long)index * Cols, Cols, Rows[index]);
+            Then?.Interleave(index);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -142,6 +192,7 @@ public sealed unsafe class MatMul : IDisposable
         _actBytes = 0;
         _actRowsCount = 0;
         _tiles.Dispose();
+        _small.Dispose();
     }
 
     ~MatMul() => Dispose();

@@ -4,7 +4,7 @@ using Sovra.Kernels.Simd;
 
 namespace Sovra.Kernels.Tests;
 
-/// <summary>The small-batch Q8_0 kernel (decode steps of several sequences) against the scalar reference.</summary>
+/// <summary>The small-batch Q8_0 kernel (decode steps of several sequences, token lanes) against the scalar reference.</summary>
 public sealed class SmallBatchQ8Tests : IDisposable
 {
     private readonly KernelThreadPool _pool = new(3);
@@ -56,6 +56,131 @@ public sealed class SmallBatchQ8Tests : IDisposable
             Compare(path, WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols), TestData.Gaussian(n * cols, rows + n), n,
                 $"{path} rows={rows} blocks={blocks} n={n}");
         }
+    }
+
+    private static WeightView RandomQ8(int rows, int cols, int seed)
+    {
+        var rowBytes = (int)QuantFormat.Of(GgmlType.Q8_0).RowBytes(cols);
+        var bytes = new byte[rowBytes * rows];
+        var values = TestData.Gaussian(rows * cols, seed, 0.05f);
+        for (var r = 0; r < rows; r++)
+            QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+        return WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Shared_products_equal_separate_ones_and_the_scalar_reference(KernelPath path)
+    {
+        // Q, K, V (or gate, up) over one input in one run: each output as its own MatMat gives it, bit for bit.
+        foreach (var blocks in new[] { 1, 6 })
+        foreach (var n in new[] { 2, 5, 9, 13, SmallBatchQ8.MaxTokens })
+        {
+            var cols = 32 * blocks;
+            WeightView a = RandomQ8(29, cols, 1 + blocks), b = RandomQ8(67, cols, 2 + blocks), c = RandomQ8(36, cols, 3 + blocks);
+            var x = TestData.Gaussian(n * cols, 11 * n + blocks);
+            using var simd = new MatMul(_pool, path);
+            using var reference = new MatMul(_pool, KernelPath.Scalar);
+            foreach (var third in new[] { true, false })
+            {
+                float[] ya = new float[n * a.Rows], yb = new float[n * b.Rows], yc = new float[n * c.Rows];
+                simd.MatMatShared(a, b, c, third, x, n, ya, yb, yc);
+                foreach (var (w, y, name) in new[] { (a, ya, "a"), (b, yb, "b"), (c, yc, "c") })
+                {
+                    if (name == "c" && !third) { Assert.All(y, v => Assert.Equal(0f, v)); continue; }
+                    var alone = new float[n * w.Rows];
+                    simd.MatMat(w, x, n, alone);
+                    Assert.Equal(alone, y);
+                    var expected = new float[n * w.Rows];
+                    reference.MatMat(w, x, n, expected);
+                    AssertClose(expected, y, $"{path} shared {name} blocks={blocks} n={n} third={third}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Shared_products_of_other_types_or_sizes_fall_back_to_separate_ones()
+    {
+        const int cols = 64;
+        var q4Bytes = new byte[(int)QuantFormat.Of(GgmlType.Q4_0).RowBytes(cols) * 7];
+        QuantFormats.Quantize(GgmlType.Q4_0, TestData.Gaussian(7 * cols, 5), q4Bytes);
+        var q4 = WeightView.FromBytes(q4Bytes, GgmlType.Q4_0, 7, cols);
+        var q8 = RandomQ8(9, cols, 4);
+        using var mm = new MatMul(_pool);
+        foreach (var n in new[] { 1, 3, SmallBatchQ8.MaxTokens + 1 })
+        {
+            var x = TestData.Gaussian(n * cols, n);
+            float[] ya = new float[n * 9], yb = new float[n * 7], ea = new float[n * 9], eb = new float[n * 7];
+            mm.MatMatShared(q8, q4, default, false, x, n, ya, yb, default);
+            mm.MatMat(q8, x, n, ea);
+            mm.MatMat(q4, x, n, eb);
+            Assert.Equal(ea, ya);
+            Assert.Equal(eb, yb);
+        }
+    }
+
+    public static TheoryData<KernelPath, GgmlType> PathsAndTypes()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var type in new[] { GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K })
+                    data.Add(path, type);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void Other_integer_formats_match_scalar_on_odd_sizes(KernelPath path, GgmlType type)
+    {
+        // Q4_0/Q5_0 (32-groups, offsets folded into the int16 values) and the K-quants (256-groups with the
+        // sub-block scales folded in; Q4_K/Q5_K also subtract dmin·d_x·Σ m_j·Σx_j in the kernel).
+        var f = QuantFormat.Of(type);
+        Assert.True(SmallBatchQ8.Supports(path, type, 2));
+        foreach (var rows in new[] { 29, 36 })
+        foreach (var blocks in f.BlockSize == 256 ? new[] { 1, 3 } : new[] { 1, 5 })
+        foreach (var n in new[] { 2, 3, 5, 8, 13, SmallBatchQ8.MaxTokens })
+        {
+            var cols = f.BlockSize * blocks;
+            var rowBytes = (int)f.RowBytes(cols);
+            var bytes = new byte[rowBytes * rows];
+            var values = TestData.Gaussian(rows * cols, 5 * rows + blocks + (int)type, 0.05f);
+            for (var r = 0; r < rows; r++)
+                QuantFormats.Quantize(type, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+            Compare(path, WeightView.FromBytes(bytes, type, rows, cols), TestData.Gaussian(n * cols, rows + n + (int)type), n,
+                $"{path} {type} rows={rows} blocks={blocks} n={n}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndTypes))]
+    public void Other_integer_formats_stay_exact_at_their_extremes(KernelPath path, GgmlType type)
+    {
+        // Every quant, scale and min at its maximum (all-0xFF blocks, valid small F16 scales) in some rows, random
+        // bytes in the others, against activations that quantize to ±127 and −128.
+        var f = QuantFormat.Of(type);
+        var blocksPerRow = f.BlockSize == 256 ? 2 : 4;
+        var cols = blocksPerRow * f.BlockSize;
+        const int rows = 9, n = 7;
+        var rowBytes = (int)f.RowBytes(cols);
+        var blockBytes = rowBytes / blocksPerRow;
+        var halves = type switch { GgmlType.Q4_K or GgmlType.Q5_K => new[] { 0, 2 }, GgmlType.Q6_K => new[] { 208 }, _ => new[] { 0 } };
+        var rng = new Random(91 + (int)type);
+        var bytes = new byte[rowBytes * rows];
+        rng.NextBytes(bytes);
+        for (var r = 0; r < rows; r++)
+            for (var b = 0; b < blocksPerRow; b++)
+            {
+                var block = bytes.AsSpan(r * rowBytes + b * blockBytes, blockBytes);
+                if (r % 3 == 0) block.Fill(0xFF);
+                foreach (var h in halves) BitConverter.TryWriteBytes(block[h..], (Half)(0.001f * (1 + rng.Next(9)) * (rng.Next(2) * 2 - 1)));
+            }
+        var x = new float[n * cols];
+        for (var t = 0; t < n; t++)
+            for (var k = 0; k < cols; k++)
+                x[t * cols + k] = (t % 3) switch { 0 => -1f, 1 => 1f, _ => rng.Next(2) * 2 - 1 };
+        Compare(path, WeightView.FromBytes(bytes, type, rows, cols), x, n, $"{path} {type} extremes");
     }
 
     [Theory]

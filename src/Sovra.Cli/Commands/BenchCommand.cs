@@ -17,11 +17,12 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads", "-t") { Description = "Threads (0: all cores).", DefaultValueFactory = _ => 0 };
         var reps = new Option<int>("--repetitions", "-r") { Description = "Measured runs per test (after one warm-up).", DefaultValueFactory = _ => 3 };
         var batch = new Option<int>("--batch", "-b") { Description = "Largest batch of prompt tokens per step.", DefaultValueFactory = _ => 512 };
+        var seqs = new Option<string>("--sequences", "-s") { Description = "Also run generation with this many sequences decoding in one batch per step (comma-separated, e.g. 4,8,16): aggregate t/s.", DefaultValueFactory = _ => "" };
         var kv = new Option<string>("--kv-type") { Description = "KV cache type: f16 or q8_0.", DefaultValueFactory = _ => "f16" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
         var command = new Command("bench", "Measure prompt processing and generation speed (tokens/s, mean ± sd), like llama-bench.")
         {
-            model, prompt, gen, threads, reps, batch, kv, json,
+            model, prompt, gen, threads, reps, batch, seqs, kv, json,
         };
         command.SetAction(parse =>
         {
@@ -30,6 +31,13 @@ internal static class BenchCommand
             if (r < 1) throw new CliUsageException("-r must be at least 1");
             if (b < 1) throw new CliUsageException("-b must be at least 1");
             var kvType = RunCommand.ParseKvType(parse.GetValue(kv));
+            var sequences = new List<int>();
+            foreach (var part in (parse.GetValue(seqs) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(part, out var s) || s < 1 || s > 256) throw new CliUsageException($"-s takes sequence counts 1..256, got '{part}'");
+                sequences.Add(s);
+            }
+            if (sequences.Count > 0 && tg == 0) throw new CliUsageException("-s needs -n > 0");
             var sw = Stopwatch.StartNew();
             using var m = LanguageModel.Load(parse.GetValue(model)!);
             var loadSeconds = sw.Elapsed.TotalSeconds;
@@ -40,6 +48,15 @@ internal static class BenchCommand
             var results = new List<BenchResult>();
             if (pp > 0) results.Add(Benchmark.PromptProcessing(ctx, pp, r));
             if (tg > 0) results.Add(Benchmark.Generation(ctx, tg, r));
+            if (sequences.Count > 0)
+            {
+                var most = sequences.Max();
+                using var batched = m.CreateContext(new ContextOptions
+                {
+                    ContextLength = (tg + 16) * most, MaxSequences = most, MaxBatchTokens = most, KvType = kvType, Threads = parse.GetValue(threads),
+                });
+                foreach (var s in sequences) results.Add(Benchmark.BatchedGeneration(batched, s, tg, r));
+            }
             var sizeMiB = m.FileBytes / 1048576.0;
             if (parse.GetValue(json))
             {

@@ -53,6 +53,30 @@ public static class Benchmark
         return new BenchResult($"tg{tokens}", tokens, Measure(Run, tokens, repetitions));
     }
 
+    /// <summary>
+    /// tg N with <paramref name="sequences"/> sequences decoding side by side, one batched step per position (as a
+    /// server's continuous batching decodes them, or llama-batched-bench's text generation): aggregate tokens/s.
+    /// Needs a context with at least that many sequences, cells and batch tokens.
+    /// </summary>
+    public static BenchResult BatchedGeneration(InferenceContext ctx, int sequences, int tokens, int repetitions, int seed = 3)
+    {
+        if (sequences < 1 || sequences > ctx.Options.MaxSequences || sequences > ctx.Options.MaxBatchTokens)
+            throw new ArgumentOutOfRangeException(nameof(sequences), $"the context runs 1..{Math.Min(ctx.Options.MaxSequences, ctx.Options.MaxBatchTokens)} sequences in one batch");
+        var ids = RandomTokens(ctx.VocabularySize, tokens * sequences, seed);
+        var batch = new Batch(sequences);
+        void Run()
+        {
+            ctx.Kv.Clear();
+            for (var i = 0; i < tokens; i++)
+            {
+                batch.Clear();
+                for (var s = 0; s < sequences; s++) batch.Add(ids[i * sequences + s], i, s, true);
+                ctx.Decode(batch);
+            }
+        }
+        return new BenchResult($"tg{tokens}x{sequences}", tokens * sequences, Measure(Run, tokens * sequences, repetitions));
+    }
+
     private static double[] Measure(Action run, int tokens, int repetitions)
     {
         run();   // warm-up: page in the weights, JIT the kernels

@@ -56,9 +56,7 @@ public sealed class Attention
         var k = ws.K.AsSpan(0, n * hp.KDim);    // [n, n_head_kv · head_dim_k]
         var v = ws.V.AsSpan(0, n * hp.VDim);    // [n, n_head_kv · head_dim_v]
         var h = ws.H.AsSpan(0, n * hp.NEmbd);
-        _wq.MatMul(h, n, q, compute);
-        _wk.MatMul(h, n, k, compute);
-        _wv.MatMul(h, n, v, compute);
+        compute.MatMulShared(_wq, _wk, _wv, h, n, q, k, v);
         AddBias(q, _bq, n); AddBias(k, _bk, n); AddBias(v, _bv, n);
         if (_qNorm != null) _qNorm.Apply(q, q, n * hp.NHead);
         if (_kNorm != null) _kNorm.Apply(k, k, n * hp.NHeadKv);
@@ -92,15 +90,27 @@ public sealed class Attention
         var positions = plan.VisiblePositions(g);
         var m = cells.Length;
         var stride = AttentionScratch.Padded(m);
-        var kt = s.K.AsSpan(0, dk * stride);     // [dk, stride] this head's keys, transposed
+        var kt = s.K.AsSpan(0, dk * stride);     // [dk, stride] this head's keys, transposed (F16 path: [m, dk] as stored)
         var vf = s.V.AsSpan(0, m * dv);          // [m, dv]
-        for (var j = 0; j < m; j++)
+        if (f16Path)
         {
-            kStore.Read(cells[j], kvHead * dk, s.Row);
-            for (var d = 0; d < dk; d++) kt[d * stride + j] = s.Row[d];
-            vStore.Read(cells[j], kvHead * dv, vf.Slice(j * dv, dv));
+            // The small-batch path takes one dot per (query row, key), so the keys stay row by row: no transpose.
+            for (var j = 0; j < m; j++)
+            {
+                kStore.Read(cells[j], kvHead * dk, kt.Slice(j * dk, dk));
+                vStore.Read(cells[j], kvHead * dv, vf.Slice(j * dv, dv));
+            }
         }
-        for (var d = 0; d < dk; d++) kt.Slice(d * stride + m, stride - m).Clear();
+        else
+        {
+            for (var j = 0; j < m; j++)
+            {
+                kStore.Read(cells[j], kvHead * dk, s.Row);
+                for (var d = 0; d < dk; d++) kt[d * stride + j] = s.Row[d];
+                vStore.Read(cells[j], kvHead * dv, vf.Slice(j * dv, dv));
+            }
+            for (var d = 0; d < dk; d++) kt.Slice(d * stride + m, stride - m).Clear();
+        }
 
         // Query rows are (token, query head) pairs of this KV group, four at a time.
         var perKv = hp.NHead / hp.NHeadKv;
@@ -132,7 +142,7 @@ public sealed class Attention
             var keys = AttentionScratch.Padded(maxLimit);
             if (f16Path)
             {
-                AttendRowsF16(s, q, o, qOff, oOff, limit, rows, kt, stride, dk, dv, keys, vf);
+                AttendRowsF16(s, q, o, qOff, oOff, limit, rows, kt, stride, dk, dv, maxLimit, vf);
                 continue;
             }
             AttentionKernels.Scores(kt, stride, dk, keys, _scale,
@@ -171,13 +181,18 @@ public sealed class Attention
     /// downstream, so matching it is what keeps Q8_0 greedy decoding on llama.cpp's path.
     /// </summary>
     private void AttendRowsF16(AttentionScratch s, Span<float> q, Span<float> o, ReadOnlySpan<int> qOff, ReadOnlySpan<int> oOff,
-        ReadOnlySpan<int> limit, int rows, ReadOnlySpan<float> kt, int stride, int dk, int dv, int keys, ReadOnlySpan<float> vf)
+        ReadOnlySpan<int> limit, int rows, ReadOnlySpan<float> kf, int stride, int dk, int dv, int keys, ReadOnlySpan<float> vf)
     {
         var qh = s.QHalf.AsSpan(0, 4 * dk);     // [4, dk]
         for (var r = 0; r < rows; r++) GgmlRounding.RoundToHalf(q.Slice(qOff[r], dk), qh.Slice(r * dk, dk));
         var sc = s.Scores.AsSpan(0, 4 * stride);
-        for (var r = 0; r < rows; r++)
-            GgmlAttention.ScoresF16(kt, stride, dk, keys, _scale, qh.Slice(r * dk, dk), sc.Slice(r * stride, stride));
+        // kf: [keys, dk] row by row; each score is ggml_vec_dot_f16 of the F16-rounded query and the key, in its order.
+        var width = GgmlAttention.Width;
+        for (var j = 0; j < keys; j++)
+        {
+            var kj = kf.Slice(j * dk, dk);
+            for (var r = 0; r < rows; r++) sc[r * stride + j] = GgmlAttention.DotF16(qh.Slice(r * dk, dk), kj, width) * _scale;
+        }
         var acc = s.Acc.AsSpan(0, dv);
         for (var r = 0; r < rows; r++)
         {

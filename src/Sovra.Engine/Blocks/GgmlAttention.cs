@@ -105,37 +105,6 @@ internal static class GgmlAttention
     }
 
     /// <summary>
-    /// s[j] = scale · (q · k_j) for j in [0, keys) with ggml_vec_dot_f16's order; q holds F16 values, kt is [dk, stride]
-    /// (keys across), keys a multiple of 8.
-    /// </summary>
-    public static void ScoresF16(ReadOnlySpan<float> kt, int stride, int dk, int keys, float scale, ReadOnlySpan<float> q, Span<float> s)
-    {
-        var w = Width;
-        var step = 4 * w;
-        var np = dk / step * step;
-        Span<Vector256<float>> part = stackalloc Vector256<float>[step];
-        Span<float> fold = stackalloc float[16];
-        var k = MemoryMarshal.Cast<float, Vector256<float>>(kt);
-        var vstride = stride / 8;
-        for (var kb = 0; kb < keys / 8; kb++)
-        {
-            part.Clear();
-            for (var i = 0; i < np; i += step)
-                for (var c = 0; c < step; c++)
-                    part[c] = Vector256.FusedMultiplyAdd(Vector256.Create(q[i + c]), k[(i + c) * vstride + kb], part[c]);
-            for (var key = 0; key < 8; key++)
-            {
-                // x_j = part[j·w .. j·w + w): x0 += x2, x1 += x3, x0 += x1, then the horizontal sum.
-                for (var l = 0; l < w; l++)
-                    fold[l] = (part[l][key] + part[2 * w + l][key]) + (part[w + l][key] + part[3 * w + l][key]);
-                double sum = Reduce(fold[..w], hadd: true);
-                for (var d = np; d < dk; d++) sum += q[d] * kt[d * stride + kb * 8 + key];
-                s[kb * 8 + key] = (float)sum * scale;
-            }
-        }
-    }
-
-    /// <summary>
     /// Up to four query rows over their visible keys as ggml's tiled flash attention computes each row. scores: rows ×
     /// [stride] (already × scale), limit[r] keys visible to row r, vf: [keys, dv]; o rows are written.
     /// p: scratch of 4 × <see cref="KvTile"/>.

@@ -11,8 +11,7 @@ public sealed class SwiGluFeedForward(IWeightMatrix gate, IWeightMatrix up, IWei
         var h = ws.H.AsSpan(0, n * gate.Cols);   // [n, n_embd]
         var g = ws.Gate.AsSpan(0, n * nff);      // [n, n_ff]
         var u = ws.Up.AsSpan(0, n * nff);        // [n, n_ff]
-        gate.MatMul(h, n, g, compute);
-        up.MatMul(h, n, u, compute);
+        compute.MatMulShared(gate, up, null, h, n, g, u, default);
         GgmlSwiGlu.Apply(g, u, u);   // silu(g)·u with llama.cpp's own e^x (its last bits feed the Q8 rounding of down's input)
         down.MatMul(u, n, ws.Proj.AsSpan(0, n * down.Rows), compute);
     }

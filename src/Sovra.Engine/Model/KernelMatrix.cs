@@ -12,6 +12,7 @@ public sealed class KernelMatrix(string name, WeightView view) : IWeightMatrix
     public int Rows => _view.Rows;
     public int Cols => _view.Cols;
     public GgmlType Type => _view.Type;
+    internal WeightView View => _view;
 
     public void MatMul(ReadOnlySpan<float> x, int n, Span<float> y, Compute compute) =>
         compute.MatMul.MatMat(_view, x, n, y);

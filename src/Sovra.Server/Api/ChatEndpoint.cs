@@ -32,12 +32,11 @@ internal static class ChatEndpoint
         var startsInside = prompt.Text.TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
         var runs = node.Submit(model, prompt.Tokens, p, maxTokens, 0, () => separate ? new ReasoningSplitter(startsInside) : null,
             p.Sampling.Logprobs, started, aborted, toolCalls: request.Tools != null);
-        var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..24];
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var response = new GenerationResponse(context, node, runs, entry.Id, prompt.Tokens.Count, "chatcmpl-", "chat.completion", "chat.completion.chunk");
         try
         {
-            if (p.Stream) await StreamAsync(context, node, runs, id, created, entry.Id, prompt.Tokens.Count, p.IncludeUsage, p.Sampling.Logprobs).ConfigureAwait(false);
-            else await AnswerAsync(context, node, runs, id, created, entry.Id, prompt.Tokens.Count, p.Sampling.Logprobs).ConfigureAwait(false);
+            if (p.Stream) await StreamAsync(response, p.IncludeUsage, p.Sampling.Logprobs).ConfigureAwait(false);
+            else await AnswerAsync(response, p.Sampling.Logprobs).ConfigureAwait(false);
         }
         finally
         {
@@ -47,104 +46,42 @@ internal static class ChatEndpoint
         return 200;
     }
 
-    private static async Task AnswerAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool logprobs)
+    private static async Task AnswerAsync(GenerationResponse response, bool logprobs)
     {
-        var aborted = context.RequestAborted;
-        var results = await Task.WhenAll(runs.Select(async r =>
+        var choices = await response.CollectAsync().ConfigureAwait(false);
+        await response.AnswerAsync(choices, (w, c) =>
         {
-            var reasoning = new StringBuilder();
-            var content = new StringBuilder();
-            var lps = new List<TokenLogprobInfo>();
-            var calls = new List<ToolCall>();
-            await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
-            {
-                reasoning.Append(d.Reasoning);
-                content.Append(d.Content);
-                lps.AddRange(d.Logprobs);
-                calls.AddRange(d.ToolCalls);
-            }
-            return (Run: r, Reasoning: reasoning.ToString().Trim(), Content: content.ToString(), Logprobs: lps, Calls: calls);
-        })).ConfigureAwait(false);
-        Account(node, runs, promptTokens);
-
-        var body = ResponseJson.Build(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("object", "chat.completion");
-            w.WriteNumber("created", created);
-            w.WriteString("model", modelId);
-            w.WriteString("system_fingerprint", NodeInfo.Fingerprint);
-            w.WriteStartArray("choices");
-            foreach (var c in results)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", c.Run.Index);
-                w.WriteStartObject("message");
-                w.WriteString("role", "assistant");
-                // OpenAI sends null content beside tool calls when the model wrote nothing else.
-                if (c.Calls.Count > 0 && string.IsNullOrWhiteSpace(c.Content)) w.WriteNull("content");
-                else w.WriteString("content", c.Content);
-                if (c.Reasoning.Length > 0) w.WriteString("reasoning_content", c.Reasoning);
-                w.WriteNull("refusal");
-                if (c.Calls.Count > 0) WriteToolCalls(w, c.Calls, streamed: false);
-                w.WriteEndObject();
-                if (logprobs) ResponseJson.ChatLogprobs(w, c.Logprobs); else w.WriteNull("logprobs");
-                w.WriteString("finish_reason", c.Run.FinishReason);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            // OpenAI sends null content beside tool calls when the model wrote nothing else.
+            if (c.Calls.Count > 0 && string.IsNullOrWhiteSpace(c.Content)) w.WriteNull("content");
+            else w.WriteString("content", c.Content);
+            if (c.Reasoning.Length > 0) w.WriteString("reasoning_content", c.Reasoning);
+            w.WriteNull("refusal");
+            if (c.Calls.Count > 0) WriteToolCalls(w, c.Calls, streamed: false);
             w.WriteEndObject();
-        });
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(body, aborted).ConfigureAwait(false);
+            if (logprobs) ResponseJson.ChatLogprobs(w, c.Logprobs); else w.WriteNull("logprobs");
+            w.WriteString("finish_reason", c.Run.FinishReason);
+        }).ConfigureAwait(false);
     }
 
-    private static async Task StreamAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool includeUsage, bool logprobs)
-    {
-        var aborted = context.RequestAborted;
-        var sse = new Sse(context.Response);
-        await sse.StartAsync(aborted).ConfigureAwait(false);
-        try
+    private static Task StreamAsync(GenerationResponse response, bool includeUsage, bool logprobs) =>
+        response.StreamAsync(includeUsage, async (r, sse, aborted) =>
         {
-            await Task.WhenAll(runs.Select(async r =>
+            await sse.WriteAsync(Chunk(response, r.Index, includeUsage, w =>
             {
-                await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, w =>
+                w.WriteString("role", "assistant");
+                w.WriteString("content", "");
+            }, null, null), aborted).ConfigureAwait(false);
+            await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
+                await sse.WriteAsync(Chunk(response, r.Index, includeUsage, w =>
                 {
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", "");
-                }, null, null), aborted).ConfigureAwait(false);
-                await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
-                    await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, w =>
-                    {
-                        if (d.Reasoning.Length > 0) w.WriteString("reasoning_content", d.Reasoning);
-                        if (d.Content.Length > 0 || (d.Reasoning.Length == 0 && d.ToolCalls.Count == 0)) w.WriteString("content", d.Content);
-                        if (d.ToolCalls.Count > 0) WriteToolCalls(w, d.ToolCalls, streamed: true);
-                    }, logprobs ? d.Logprobs : null, null), aborted).ConfigureAwait(false);
-                await sse.WriteAsync(Chunk(id, created, modelId, r.Index, includeUsage, _ => { }, null, r.FinishReason), aborted).ConfigureAwait(false);
-            })).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e) when (!aborted.IsCancellationRequested)
-        {
-            // Headers are gone: the error travels as an event, as OpenAI's streams do.
-            await sse.WriteAsync(ApiErrorWriter.Body(e.Message, "server_error", null, "internal_error"), aborted).ConfigureAwait(false);
-            await sse.DoneAsync(aborted).ConfigureAwait(false);
-            return;
-        }
-        Account(node, runs, promptTokens);
-        if (includeUsage)
-            await sse.WriteAsync(ResponseJson.Build(w =>
-            {
-                w.WriteStartObject();
-                Head(w, id, created, modelId);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
-                w.WriteEndObject();
-            }), aborted).ConfigureAwait(false);
-        await sse.DoneAsync(aborted).ConfigureAwait(false);
-    }
+                    if (d.Reasoning.Length > 0) w.WriteString("reasoning_content", d.Reasoning);
+                    if (d.Content.Length > 0 || (d.Reasoning.Length == 0 && d.ToolCalls.Count == 0)) w.WriteString("content", d.Content);
+                    if (d.ToolCalls.Count > 0) WriteToolCalls(w, d.ToolCalls, streamed: true);
+                }, logprobs ? d.Logprobs : null, null), aborted).ConfigureAwait(false);
+            await sse.WriteAsync(Chunk(response, r.Index, includeUsage, _ => { }, null, r.FinishReason), aborted).ConfigureAwait(false);
+        });
 
     /// <summary>tool_calls as OpenAI writes them; a stream sends each call whole in one delta, with its index.</summary>
     private static void WriteToolCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls, bool streamed)
@@ -165,38 +102,14 @@ internal static class ChatEndpoint
         w.WriteEndArray();
     }
 
-    internal static void Account(Node node, List<ChoiceRun> runs, int promptTokens)
+    private static byte[] Chunk(GenerationResponse response, int index, bool usageNull, Action<Utf8JsonWriter> delta,
+        IReadOnlyList<TokenLogprobInfo>? logprobs, string? finish) => response.Chunk(index, usageNull, w =>
     {
-        node.Metrics.PromptTokens.Inc(promptTokens);
-        node.Metrics.CachedPromptTokens.Inc(runs.Sum(r => r.Result?.CachedPromptTokens ?? 0));
-    }
-
-    private static void Head(Utf8JsonWriter w, string id, long created, string modelId)
-    {
-        w.WriteString("id", id);
-        w.WriteString("object", "chat.completion.chunk");
-        w.WriteNumber("created", created);
-        w.WriteString("model", modelId);
-        w.WriteString("system_fingerprint", NodeInfo.Fingerprint);
-    }
-
-    private static byte[] Chunk(string id, long created, string modelId, int index, bool usageNull, Action<Utf8JsonWriter> delta,
-        IReadOnlyList<TokenLogprobInfo>? logprobs, string? finish) => ResponseJson.Build(w =>
-    {
-        w.WriteStartObject();
-        Head(w, id, created, modelId);
-        w.WriteStartArray("choices");
-        w.WriteStartObject();
-        w.WriteNumber("index", index);
         w.WriteStartObject("delta");
         delta(w);
         w.WriteEndObject();
         if (logprobs != null) ResponseJson.ChatLogprobs(w, logprobs); else w.WriteNull("logprobs");
         if (finish != null) w.WriteString("finish_reason", finish); else w.WriteNull("finish_reason");
-        w.WriteEndObject();
-        w.WriteEndArray();
-        if (usageNull) w.WriteNull("usage");
-        w.WriteEndObject();
     });
 }
 

@@ -35,11 +35,10 @@ internal static class CompletionsEndpoint
         {
             for (var i = 0; i < prompts.Count; i++)
                 runs.AddRange(node.Submit(model, prompts[i], p, maxTokens[i], i * p.N, () => null, request.Logprobs >= 0, started, aborted));
-            var id = "cmpl-" + Guid.NewGuid().ToString("N")[..24];
-            var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var promptTokens = prompts.Sum(t => t.Count);
-            if (p.Stream) await StreamAsync(context, node, runs, id, created, entry.Id, promptTokens, p.IncludeUsage, request.Logprobs >= 0).ConfigureAwait(false);
-            else await AnswerAsync(context, node, runs, id, created, entry.Id, promptTokens, request.Logprobs >= 0).ConfigureAwait(false);
+            var response = new GenerationResponse(context, node, runs, entry.Id, prompts.Sum(t => t.Count), "cmpl-", "text_completion", "text_completion");
+            var logprobs = request.Logprobs >= 0;
+            if (p.Stream) await StreamAsync(response, p.IncludeUsage, logprobs).ConfigureAwait(false);
+            else await AnswerAsync(response, logprobs).ConfigureAwait(false);
         }
         finally
         {
@@ -49,105 +48,34 @@ internal static class CompletionsEndpoint
         return 200;
     }
 
-    private static async Task AnswerAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool logprobs)
+    private static async Task AnswerAsync(GenerationResponse response, bool logprobs)
     {
-        var aborted = context.RequestAborted;
-        var results = await Task.WhenAll(runs.Select(async r =>
+        var choices = await response.CollectAsync().ConfigureAwait(false);
+        await response.AnswerAsync(choices, (w, c) =>
         {
-            var text = new StringBuilder();
-            var lps = new List<TokenLogprobInfo>();
+            w.WriteString("text", c.Content);
+            if (logprobs) ResponseJson.CompletionLogprobs(w, c.Logprobs, 0); else w.WriteNull("logprobs");
+            w.WriteString("finish_reason", c.Run.FinishReason);
+        }).ConfigureAwait(false);
+    }
+
+    private static Task StreamAsync(GenerationResponse response, bool includeUsage, bool logprobs) =>
+        response.StreamAsync(includeUsage, async (r, sse, aborted) =>
+        {
+            var offset = 0;
             await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
             {
-                text.Append(d.Content);
-                lps.AddRange(d.Logprobs);
+                await sse.WriteAsync(Chunk(response, r.Index, d.Content, logprobs ? d.Logprobs : null, offset, null, includeUsage), aborted).ConfigureAwait(false);
+                offset += d.Content.Length;
             }
-            return (Run: r, Text: text.ToString(), Logprobs: lps);
-        })).ConfigureAwait(false);
-        ChatEndpoint.Account(node, runs, promptTokens);
-        var body = ResponseJson.Build(w =>
-        {
-            w.WriteStartObject();
-            Head(w, id, created, modelId);
-            w.WriteStartArray("choices");
-            foreach (var c in results)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", c.Run.Index);
-                w.WriteString("text", c.Text);
-                if (logprobs) ResponseJson.CompletionLogprobs(w, c.Logprobs, 0); else w.WriteNull("logprobs");
-                w.WriteString("finish_reason", c.Run.FinishReason);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
-            w.WriteEndObject();
+            await sse.WriteAsync(Chunk(response, r.Index, "", null, offset, r.FinishReason, includeUsage), aborted).ConfigureAwait(false);
         });
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(body, aborted).ConfigureAwait(false);
-    }
 
-    private static async Task StreamAsync(HttpContext context, Node node, List<ChoiceRun> runs, string id, long created, string modelId, int promptTokens, bool includeUsage, bool logprobs)
-    {
-        var aborted = context.RequestAborted;
-        var sse = new Sse(context.Response);
-        await sse.StartAsync(aborted).ConfigureAwait(false);
-        try
+    private static byte[] Chunk(GenerationResponse response, int index, string text, IReadOnlyList<TokenLogprobInfo>? logprobs, int offset, string? finish, bool usageNull) =>
+        response.Chunk(index, usageNull, w =>
         {
-            await Task.WhenAll(runs.Select(async r =>
-            {
-                var offset = 0;
-                await foreach (var d in r.RunAsync(aborted).ConfigureAwait(false))
-                {
-                    var at = offset;
-                    await sse.WriteAsync(Chunk(id, created, modelId, r.Index, d.Content, logprobs ? d.Logprobs : null, at, null, includeUsage), aborted).ConfigureAwait(false);
-                    offset += d.Content.Length;
-                }
-                await sse.WriteAsync(Chunk(id, created, modelId, r.Index, "", null, offset, r.FinishReason, includeUsage), aborted).ConfigureAwait(false);
-            })).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e) when (!aborted.IsCancellationRequested)
-        {
-            await sse.WriteAsync(ApiErrorWriter.Body(e.Message, "server_error", null, "internal_error"), aborted).ConfigureAwait(false);
-            await sse.DoneAsync(aborted).ConfigureAwait(false);
-            return;
-        }
-        ChatEndpoint.Account(node, runs, promptTokens);
-        if (includeUsage)
-            await sse.WriteAsync(ResponseJson.Build(w =>
-            {
-                w.WriteStartObject();
-                Head(w, id, created, modelId);
-                w.WriteStartArray("choices");
-                w.WriteEndArray();
-                ResponseJson.Usage(w, promptTokens, runs.Sum(r => r.CompletionTokens), runs.Max(r => r.Result?.CachedPromptTokens ?? 0));
-                w.WriteEndObject();
-            }), aborted).ConfigureAwait(false);
-        await sse.DoneAsync(aborted).ConfigureAwait(false);
-    }
-
-    private static void Head(Utf8JsonWriter w, string id, long created, string modelId)
-    {
-        w.WriteString("id", id);
-        w.WriteString("object", "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", modelId);
-        w.WriteString("system_fingerprint", NodeInfo.Fingerprint);
-    }
-
-    private static byte[] Chunk(string id, long created, string modelId, int index, string text, IReadOnlyList<TokenLogprobInfo>? logprobs, int offset, string? finish, bool usageNull) =>
-        ResponseJson.Build(w =>
-        {
-            w.WriteStartObject();
-            Head(w, id, created, modelId);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", index);
             w.WriteString("text", text);
             if (logprobs != null) ResponseJson.CompletionLogprobs(w, logprobs, offset); else w.WriteNull("logprobs");
             if (finish != null) w.WriteString("finish_reason", finish); else w.WriteNull("finish_reason");
-            w.WriteEndObject();
-            w.WriteEndArray();
-            if (usageNull) w.WriteNull("usage");
-            w.WriteEndObject();
         });
 }

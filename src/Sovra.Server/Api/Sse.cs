@@ -24,9 +24,12 @@ internal sealed class Sse(HttpResponse response)
         await _lock.WaitAsync(cancellation).ConfigureAwait(false);
         try
         {
-            await response.Body.WriteAsync(Prefix, cancellation).ConfigureAwait(false);
-            await response.Body.WriteAsync(json, cancellation).ConfigureAwait(false);
-            await response.Body.WriteAsync(Suffix, cancellation).ConfigureAwait(false);
+            // One event, one write: "data: " + json + "\n\n" framed in a single buffer.
+            var frame = new byte[Prefix.Length + json.Length + Suffix.Length];
+            Prefix.CopyTo(frame, 0);
+            json.CopyTo(frame, Prefix.Length);
+            Suffix.CopyTo(frame, Prefix.Length + json.Length);
+            await response.Body.WriteAsync(frame, cancellation).ConfigureAwait(false);
             await response.Body.FlushAsync(cancellation).ConfigureAwait(false);
         }
         finally { _lock.Release(); }
