@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Sovra.Gguf;
 using Sovra.Kernels.Formats;
 using Sovra.Kernels.Simd;
 using Sovra.Kernels.Tiles;
@@ -61,9 +62,7 @@ public sealed unsafe class MatMul : IDisposable
             var chunk = Chunk(w.Rows);
             if (SmallBatchQ8.Supports(Path, w.Type, n))
             {
-                PrepareActivations(f.Activation, n, w.Cols);
-                _small.Prepare(_pool, Path == KernelPath.Avx512, w.Type, w.Cols, _actRows, n);
-                RunQuantize(f.Activation, px, n, w.Cols, _small);   // each token is laid out for the kernel as it is quantized
+                StartSmallBatch(f.Activation, w.Type, px, n, w.Cols);
                 _small.AddPart(w.Data, w.RowBytes, w.Rows, py, chunk);
                 _pool.Run(_small, _small.Items);
                 return;
@@ -118,14 +117,21 @@ public sealed unsafe class MatMul : IDisposable
         fixed (float* pb = yb)
         fixed (float* pc = yc)
         {
-            PrepareActivations(kind, n, a.Cols);
-            _small.Prepare(_pool, Path == KernelPath.Avx512, a.Type, a.Cols, _actRows, n);
-            RunQuantize(kind, px, n, a.Cols, _small);
+            StartSmallBatch(kind, a.Type, px, n, a.Cols);
             _small.AddPart(a.Data, a.RowBytes, a.Rows, pa, Chunk(a.Rows));
             _small.AddPart(b.Data, b.RowBytes, b.Rows, pb, Chunk(b.Rows));
             if (third) _small.AddPart(c.Data, c.RowBytes, c.Rows, pc, Chunk(c.Rows));
             _pool.Run(_small, _small.Items);
         }
+    }
+
+    /// <summary>Quantizes X for the small-batch kernel, each token laid out for it as it is quantized; the caller
+    /// then adds the matrices (<see cref="SmallBatchQ8.AddPart"/>) and runs it.</summary>
+    private void StartSmallBatch(ActivationKind kind, GgmlType type, float* x, int n, int cols)
+    {
+        PrepareActivations(kind, n, cols);
+        _small.Prepare(_pool, Path == KernelPath.Avx512, type, cols, _actRows, n);
+        RunQuantize(kind, x, n, cols, _small);
     }
 
     private void QuantizeActivations(ActivationKind kind, float* x, int n, int cols)

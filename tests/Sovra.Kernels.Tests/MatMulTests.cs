@@ -73,10 +73,7 @@ public sealed class MatMulTests : IDisposable
     public void Q8_0_products_equal_ggml_mul_mat_bit_for_bit(KernelPath path)
     {
         const int rows = 67, cols = 32 * 37;
-        var rowBytes = (int)QuantFormat.Of(GgmlType.Q8_0).RowBytes(cols);
-        var bytes = new byte[rowBytes * rows];
-        var values = TestData.Gaussian(rows * cols, 41, 0.05f);
-        for (var r = 0; r < rows; r++) QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+        var bytes = TestData.QuantizedRows(GgmlType.Q8_0, rows, cols, 41);
         var w = WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols);
         using var mm = new MatMul(_pool, path);
         foreach (var n in new[] { 1, SmallBatchQ8.MaxTokens + 1, 64 })
@@ -222,33 +219,9 @@ public sealed class MatMulTests : IDisposable
     [MemberData(nameof(TilePathsAndByteTypes))]
     public void Byte_tile_stays_exact_at_extreme_quants_and_activations(KernelPath path, GgmlType type)
     {
-        var f = QuantFormat.Of(type);
-        var blocksPerRow = f.BlockSize == 256 ? 2 : 4;
-        var cols = blocksPerRow * f.BlockSize;
         const int rows = 9, n = 19;
-        var rowBytes = checked((int)f.RowBytes(cols));
-        var blockBytes = rowBytes / blocksPerRow;
-        var halves = type switch
-        {
-            GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => new[] { 0, 2 },
-            GgmlType.Q6_K => new[] { 208 },
-            _ => new[] { 0 },
-        };
-        var rng = new Random(77 + (int)type);
-        var bytes = new byte[rowBytes * rows];
-        rng.NextBytes(bytes);
-        for (var r = 0; r < rows; r++)
-            for (var b = 0; b < blocksPerRow; b++)
-            {
-                var block = bytes.AsSpan(r * rowBytes + b * blockBytes, blockBytes);
-                if (r % 3 == 0) block.Fill(0xFF); // all quants, scales and mins at their maximum
-                foreach (var h in halves) BitConverter.TryWriteBytes(block[h..], (Half)(0.001f * (1 + rng.Next(9)) * (rng.Next(2) * 2 - 1)));
-            }
+        var (bytes, x, cols) = TestData.Extremes(type, rows, n, 77 + (int)type);
         var w = WeightView.FromBytes(bytes, type, rows, cols);
-        var x = new float[n * cols];
-        for (var t = 0; t < n; t++)
-            for (var k = 0; k < cols; k++)
-                x[t * cols + k] = (t % 3) switch { 0 => -1f, 1 => 1f, _ => rng.Next(2) * 2 - 1 };
         using var reference = new MatMul(_pool, KernelPath.Scalar);
         using var tiles = new MatMul(_pool, path, byteTiles: true);
         var expected = new float[n * rows];

@@ -58,15 +58,8 @@ public sealed class SmallBatchQ8Tests : IDisposable
         }
     }
 
-    private static WeightView RandomQ8(int rows, int cols, int seed)
-    {
-        var rowBytes = (int)QuantFormat.Of(GgmlType.Q8_0).RowBytes(cols);
-        var bytes = new byte[rowBytes * rows];
-        var values = TestData.Gaussian(rows * cols, seed, 0.05f);
-        for (var r = 0; r < rows; r++)
-            QuantFormats.Quantize(GgmlType.Q8_0, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
-        return WeightView.FromBytes(bytes, GgmlType.Q8_0, rows, cols);
-    }
+    private static WeightView RandomQ8(int rows, int cols, int seed) =>
+        WeightView.FromBytes(TestData.QuantizedRows(GgmlType.Q8_0, rows, cols, seed), GgmlType.Q8_0, rows, cols);
 
     [Theory]
     [MemberData(nameof(Paths))]
@@ -143,11 +136,7 @@ public sealed class SmallBatchQ8Tests : IDisposable
         foreach (var n in new[] { 2, 3, 5, 8, 13, SmallBatchQ8.MaxTokens })
         {
             var cols = f.BlockSize * blocks;
-            var rowBytes = (int)f.RowBytes(cols);
-            var bytes = new byte[rowBytes * rows];
-            var values = TestData.Gaussian(rows * cols, 5 * rows + blocks + (int)type, 0.05f);
-            for (var r = 0; r < rows; r++)
-                QuantFormats.Quantize(type, values.AsSpan(r * cols, cols), bytes.AsSpan(r * rowBytes, rowBytes));
+            var bytes = TestData.QuantizedRows(type, rows, cols, 5 * rows + blocks + (int)type);
             Compare(path, WeightView.FromBytes(bytes, type, rows, cols), TestData.Gaussian(n * cols, rows + n + (int)type), n,
                 $"{path} {type} rows={rows} blocks={blocks} n={n}");
         }
@@ -157,29 +146,10 @@ public sealed class SmallBatchQ8Tests : IDisposable
     [MemberData(nameof(PathsAndTypes))]
     public void Other_integer_formats_stay_exact_at_their_extremes(KernelPath path, GgmlType type)
     {
-        // Every quant, scale and min at its maximum (all-0xFF blocks, valid small F16 scales) in some rows, random
-        // bytes in the others, against activations that quantize to ±127 and −128.
-        var f = QuantFormat.Of(type);
-        var blocksPerRow = f.BlockSize == 256 ? 2 : 4;
-        var cols = blocksPerRow * f.BlockSize;
+        // Every quant, scale and min at its maximum in some rows, random bytes in the others, against activations
+        // that quantize to ±127 and −128.
         const int rows = 9, n = 7;
-        var rowBytes = (int)f.RowBytes(cols);
-        var blockBytes = rowBytes / blocksPerRow;
-        var halves = type switch { GgmlType.Q4_K or GgmlType.Q5_K => new[] { 0, 2 }, GgmlType.Q6_K => new[] { 208 }, _ => new[] { 0 } };
-        var rng = new Random(91 + (int)type);
-        var bytes = new byte[rowBytes * rows];
-        rng.NextBytes(bytes);
-        for (var r = 0; r < rows; r++)
-            for (var b = 0; b < blocksPerRow; b++)
-            {
-                var block = bytes.AsSpan(r * rowBytes + b * blockBytes, blockBytes);
-                if (r % 3 == 0) block.Fill(0xFF);
-                foreach (var h in halves) BitConverter.TryWriteBytes(block[h..], (Half)(0.001f * (1 + rng.Next(9)) * (rng.Next(2) * 2 - 1)));
-            }
-        var x = new float[n * cols];
-        for (var t = 0; t < n; t++)
-            for (var k = 0; k < cols; k++)
-                x[t * cols + k] = (t % 3) switch { 0 => -1f, 1 => 1f, _ => rng.Next(2) * 2 - 1 };
+        var (bytes, x, cols) = TestData.Extremes(type, rows, n, 91 + (int)type);
         Compare(path, WeightView.FromBytes(bytes, type, rows, cols), x, n, $"{path} {type} extremes");
     }
 

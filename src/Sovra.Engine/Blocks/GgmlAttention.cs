@@ -19,22 +19,12 @@ internal static class GgmlAttention
     public const int KvTile = 64;
     internal static readonly int Width = Avx512F.IsSupported && Avx512DQ.IsSupported ? 16 : 8;
 
-    /// <summary>Horizontal sum of one vector of <see cref="Width"/> floats: GCC's _mm512_reduce_add_ps, or hsum_float_8
-    /// (or, for the F16 dot's 8-wide reduce, the two _mm_hadd_ps of GGML_F32x8_REDUCE).</summary>
-    private static float Reduce(ReadOnlySpan<float> v, bool hadd = false) => Reduce(v, Width, hadd);
+    /// <summary>hsum_float_8's order: (l0+l4 + l2+l6) + (l1+l5 + l3+l7). GCC's _mm512_reduce_add_ps of a 16-wide
+    /// vector is this of its two halves added lane by lane.</summary>
+    private static float Hsum8(Vector256<float> v) => ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
 
-    private static float Reduce(ReadOnlySpan<float> v, int width, bool hadd)
-    {
-        if (width == 8 && hadd) return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-        if (width == 16)
-        {
-            float a0 = v[12] + v[4] + (v[8] + v[0]), a1 = v[13] + v[5] + (v[9] + v[1]);
-            float a2 = v[14] + v[6] + (v[10] + v[2]), a3 = v[15] + v[7] + (v[11] + v[3]);
-            return (a0 + a2) + (a1 + a3);
-        }
-        float b0 = v[4] + v[0], b1 = v[5] + v[1], b2 = v[6] + v[2], b3 = v[7] + v[3];
-        return (b0 + b2) + (b1 + b3);
-    }
+    /// <summary>GGML_F32x8_REDUCE's two _mm_hadd_ps: (l0+l4 + l1+l5) + (l2+l6 + l3+l7).</summary>
+    private static float Hadd8(Vector256<float> v) => ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 
     /// <summary>ggml_vec_dot_f16 of two rows of F16 values (held as floats) for a build of vector width 16 or 8. Exact for
     /// lengths that are a multiple of four vectors (the head sizes in use); ggml treats a tail differently (not followed).</summary>
@@ -59,10 +49,7 @@ internal static class GgmlAttention
                 a2 = Vector256.FusedMultiplyAdd(vq[i + 4], vk[i + 4], a2); b2 = Vector256.FusedMultiplyAdd(vq[i + 5], vk[i + 5], b2);
                 a3 = Vector256.FusedMultiplyAdd(vq[i + 6], vk[i + 6], a3); b3 = Vector256.FusedMultiplyAdd(vq[i + 7], vk[i + 7], b3);
             }
-            var lo = (a0 + a2) + (a1 + a3);
-            var hi = (b0 + b2) + (b1 + b3);
-            var t = hi + lo;   // GCC's reduce: halves, then quarters, then (0+2) + (1+3)
-            r = ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+            r = Hsum8((b0 + b2) + (b1 + b3) + ((a0 + a2) + (a1 + a3)));
         }
         else
         {
@@ -74,8 +61,7 @@ internal static class GgmlAttention
                 a2 = Vector256.FusedMultiplyAdd(vq[i + 2], vk[i + 2], a2);
                 a3 = Vector256.FusedMultiplyAdd(vq[i + 3], vk[i + 3], a3);
             }
-            var v = (a0 + a2) + (a1 + a3);
-            r = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+            r = Hadd8((a0 + a2) + (a1 + a3));
         }
         double sum = r;
         for (var d = np; d < n; d++) sum += q[d] * k[d];
@@ -92,8 +78,15 @@ internal static class GgmlAttention
         var i = 0;
         for (; i + w <= x.Length; i += w)
         {
-            for (var h = 0; h < w; h += 8) GgmlSwiGlu.Exp(Vector256.Create(x.Slice(i + h, 8)) - vm).CopyTo(y.Slice(i + h, 8));
-            sum += Reduce(y.Slice(i, w), w, hadd: false);
+            var lo = GgmlSwiGlu.Exp(Vector256.Create(x.Slice(i, 8)) - vm);
+            lo.CopyTo(y.Slice(i, 8));
+            if (w == 16)
+            {
+                var hi = GgmlSwiGlu.Exp(Vector256.Create(x.Slice(i + 8, 8)) - vm);
+                hi.CopyTo(y.Slice(i + 8, 8));
+                lo = hi + lo;
+            }
+            sum += Hsum8(lo);
         }
         for (; i < x.Length; i++)
         {
