@@ -5,7 +5,10 @@
 #   bench/gateway/run.sh [seconds per run, default 10] [connections, default 16]
 # Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway for that
 # long (JSON and streaming requests, one wrk each, half the connections each) and samples its RSS and GC heap
-# every SOAK_EVERY seconds (default 30), then prints the series and the growth from the first to the last minute.
+# every SOAK_EVERY seconds (default 30) — RSS by kind (malloc, other anonymous, JIT code, SQLite's shared memory, files),
+# the GC heap, SQLite's memory and the threads as the gateway reports them (GET /admin/runtime) — then the mappings that
+# grew most, the growth from the first to the last minute, and a verdict: flat when RSS grew by at most SOAK_FLAT_PCT
+# (default 3) percent; exit code 3 when it grew more.
 set -euo pipefail
 SOAK="${SOAK:-}"
 if [ "${1:-}" = "--soak" ]; then SOAK="${2:?--soak needs seconds}"; shift 2; set -- 10 "${1:-16}"; fi
@@ -60,7 +63,8 @@ routes:
 tenants:
   - { name: bench, models: [m], jurisdictions: [eu] }
 CONF
-DOTNET_gcServer=${DOTNET_gcServer:-1} dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
+# Run as a user runs it: the product's own runtime settings (workstation GC; see ProcessTuning); DOTNET_* variables pass through.
+dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
 GWPID=$!
 
 for port in $UP $NG $GW; do
@@ -126,9 +130,15 @@ if [ -n "$SOAK" ]; then
       if (t[i] > 0 && t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
       if (t[i] >= last - 60) { lr += r[i]; ln++; if (g[i] != "?") { lg += g[i]; lgn++ } }
     }
-    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, 100 * (lr / ln - fr / fn) / (fr / fn);
+    for (i = 1; i <= n && t[i] == 0; i++) ;
+    printf "rss: at start %.1f MB, first sample under load %.1f MB, at the end %.1f MB\n", r[1], r[i], r[n];
+    growth = 100 * (lr / ln - fr / fn) / (fr / fn);
+    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, growth;
     if (fgn && lgn) printf "gc heap: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fg / fgn, lg / lgn, 100 * (lg / lgn - fg / fgn) / (fg / fgn);
-  }'
+    limit = ENVIRON["SOAK_FLAT_PCT"] + 0 > 0 ? ENVIRON["SOAK_FLAT_PCT"] + 0 : 3;
+    if (growth <= limit) printf "verdict: flat (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit;
+    else { printf "verdict: GROWING (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit; exit 3 }
+  }' || exit 3
   exit 0
 fi
 

@@ -11,6 +11,7 @@ internal static class RuntimeView
 {
     public static object Snapshot()
     {
+        Batteries_V2.Init(); // SQLite may not be loaded yet (a PostgreSQL ledger): its counters then read zero
         var gc = GC.GetGCMemoryInfo();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return new
@@ -24,6 +25,9 @@ internal static class RuntimeView
             sqlite_heap_limit_bytes = raw.sqlite3_soft_heap_limit64(-1),
             threads = self.Threads.Count,
             thread_pool_threads = ThreadPool.ThreadCount,
+            server_gc = System.Runtime.GCSettings.IsServerGC,
+            inline_socket_completions = Hosting.ProcessTuning.InlineCompletions,
+            malloc_arena_max = Hosting.ProcessTuning.MallocArenaMax,
         };
     }
 }

@@ -112,6 +112,7 @@ public sealed class GatewayStore : IAsyncDisposable
         {
             await using var c0 = await OpenAsync(ct);
             await Exec(c0, null, "PRAGMA journal_mode=WAL;");
+            BoundSqliteMemory();
         }
         var ddl = $"""
             CREATE TABLE IF NOT EXISTS api_keys (
@@ -148,6 +149,18 @@ public sealed class GatewayStore : IAsyncDisposable
                 await Exec(c, tx, stmt);
             return 0;
         }, ct);
+    }
+
+    /// <summary>What SQLite may hold in this process (all its connections' page caches together) before it frees cache pages.</summary>
+    public const long SqliteHeapLimit = 64L << 20;
+
+    /// <summary>
+    /// Each connection's page cache is bounded (2 MB by default) but pooled reader connections add up, one per
+    /// admin query or look-up running at once: a soft limit over all of them, unless the host set one.
+    /// </summary>
+    internal static void BoundSqliteMemory()
+    {
+        if (SQLitePCL.raw.sqlite3_soft_heap_limit64(-1) == 0) SQLitePCL.raw.sqlite3_soft_heap_limit64(SqliteHeapLimit);
     }
 
     /// <summary>SQLite: copies the WAL into the database without blocking writers (PASSIVE). PostgreSQL: nothing to do.</summary>
