@@ -38,6 +38,10 @@ public sealed class GatewayStore : IAsyncDisposable
 
     private string Blob => IsPostgres ? "BYTEA" : "BLOB";
 
+    // SQLite: a new ledger keeps its rows in the request-id index itself (one B-tree fewer to insert into per row, and
+    // one page fewer per group commit); a ledger made before keeps its layout, and every statement works on both.
+    private string RowsByRequestId => IsPostgres ? "" : " WITHOUT ROWID";
+
     private async Task<DbConnection> OpenAsync(CancellationToken ct, bool ledgerWriter = false)
     {
         if (_pg is not null) return await _pg.OpenConnectionAsync(ct);
@@ -136,7 +140,7 @@ public sealed class GatewayStore : IAsyncDisposable
               request_id TEXT PRIMARY KEY, ts_ms BIGINT NOT NULL, day TEXT NOT NULL, tenant TEXT NOT NULL, key_id TEXT NOT NULL,
               model TEXT NOT NULL, backend TEXT, tokens_in BIGINT NOT NULL, tokens_out BIGINT NOT NULL, cost_micros BIGINT NOT NULL,
               latency_ms INTEGER NOT NULL, ttft_ms INTEGER, status INTEGER NOT NULL, outcome TEXT NOT NULL,
-              client_disconnected INTEGER NOT NULL, idempotency_key TEXT);
+              client_disconnected INTEGER NOT NULL, idempotency_key TEXT){RowsByRequestId};
             CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts_ms);
             CREATE TABLE IF NOT EXISTS key_epoch (id INTEGER PRIMARY KEY, n BIGINT NOT NULL);
             INSERT INTO key_epoch (id, n) VALUES (1, 0) ON CONFLICT DO NOTHING;
