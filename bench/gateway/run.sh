@@ -5,7 +5,10 @@
 #   bench/gateway/run.sh [seconds per run, default 10] [connections, default 16]
 # Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway for that
 # long (JSON and streaming requests, one wrk each, half the connections each) and samples its RSS and GC heap
-# every SOAK_EVERY seconds (default 30), then prints the series and the growth from the first to the last minute.
+# every SOAK_EVERY seconds (default 30) — RSS by kind (malloc, other anonymous, JIT code, SQLite's shared memory, files),
+# the GC heap, SQLite's memory and the threads as the gateway reports them (GET /admin/runtime) — then the mappings that
+# grew most, the growth from the first to the last minute, and a verdict: flat when RSS grew by at most SOAK_FLAT_PCT
+# (default 3) percent; exit code 3 when it grew more.
 set -euo pipefail
 SOAK="${SOAK:-}"
 if [ "${1:-}" = "--soak" ]; then SOAK="${2:?--soak needs seconds}"; shift 2; set -- 10 "${1:-16}"; fi
@@ -14,7 +17,7 @@ DUR="${1:-10}"; CONN="${2:-16}"; THREADS="${BENCH_THREADS:-2}"
 UP=18001; NG=18002; GW=18003
 work="$(mktemp -d /tmp/sovra-gw-bench.XXXXXX)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; jobs -p | xargs -r kill 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -60,7 +63,8 @@ routes:
 tenants:
   - { name: bench, models: [m], jurisdictions: [eu] }
 CONF
-DOTNET_gcServer=1 dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
+# Run as a user runs it: the product's own runtime settings (workstation GC; see ProcessTuning); DOTNET_* variables pass through.
+dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
 GWPID=$!
 
 for port in $UP $NG $GW; do
@@ -74,36 +78,47 @@ export BENCH_KEY
 
 if [ -n "$SOAK" ]; then
   EVERY="${SOAK_EVERY:-30}"
-  command -v dotnet-counters >/dev/null || export PATH="$PATH:$HOME/.dotnet/tools"
-  gcheap() { # the GC heap in MB, from the runtime's own counters (dotnet-counters, a .NET global tool), or "?" without it
-    if command -v dotnet-counters >/dev/null; then
-      timeout 15 dotnet-counters collect -p "$GWPID" --counters System.Runtime --refresh-interval 1 --duration 00:00:02 \
-        --format csv -o "$work/counters.csv" >/dev/null 2>&1 || true
-      # the heap after the last GC, summed over its generations (the last value of each)
-      awk -F, '$3 ~ /^dotnet.gc.last_collection.heap.size / {g[$3] = $NF} END {for (k in g) t += g[k]; if (length(g) == 0) print "?"; else printf "%.1f", t / 1048576}' \
-        "$work/counters.csv" 2>/dev/null || echo "?"
-      rm -f "$work/counters.csv"
-    else echo "?"; fi
+  # The gateway's own view (GET /admin/runtime): GC heap, SQLite's allocations and threads, in MB / count.
+  runtime() {
+    curl -sf "http://127.0.0.1:$GW/admin/runtime" -H "Authorization: Bearer $SOVRA_BENCH_ADMIN" |
+      awk '{for (f = split($0, a, /[,{}]/); f > 0; f--) {split(a[f], kv, ":"); gsub(/"/, "", kv[1]); v[kv[1]] = kv[2]}}
+           END {printf "%.1f %.1f %d\n", v["gc_heap_bytes"] / 1048576, v["sqlite_bytes"] / 1048576, v["threads"]}' || echo "? ? ?"
   }
   rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$GWPID/status"; }
+  # Resident MB by kind: malloc (glibc's [heap] and its 64 MB-aligned arenas), other anonymous memory (the GC heap,
+  # thread stacks, the runtime's own), JIT code (the runtime's double-mapped memfd), SQLite's shared-memory index, files.
+  kinds() {
+    awk 'function hex(s,  v, i) {v = 0; for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v}
+         /^[0-9a-f]+-[0-9a-f]+ / {split($1, r, "-"); lo = hex(r[1]); len = hex(r[2]) - lo; n = $6
+           k = n == "[heap]" ? "malloc" : n == "" ? (lo - int(lo / 67108864) * 67108864 == 0 && len <= 67108864 ? "malloc" : "anon") : n ~ /doublemapper/ ? "jit" : n ~ /-shm$/ ? "shm" : n ~ /^\// ? "files" : "anon"}
+         /^Rss:/ {m[k] += $2}
+         END {printf "%.1f %.1f %.1f %.1f %.1f\n", m["malloc"] / 1024, m["anon"] / 1024, m["jit"] / 1024, m["shm"] / 1024, m["files"] / 1024}' "/proc/$GWPID/smaps"
+  }
+  # Resident kB per mapping (address range and what it maps), to see which ones grew.
+  mappings() { awk '/^[0-9a-f]+-[0-9a-f]+ / {k = $1 " " ($6 == "" ? "[anon]" : $6)} /^Rss:/ {print k, $2}' "/proc/$GWPID/smaps"; }
   half=$(( CONN / 2 > 0 ? CONN / 2 : 1 ))
   echo "soak: gateway only, ${SOAK}s, $half connections JSON + $half streaming, a sample every ${EVERY}s"
   BENCH_STREAM=0 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-json.txt" & wj=$!
   BENCH_STREAM=1 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-stream.txt" & ws=$!
   start=$(date +%s)
-  printf "%8s %10s %12s %12s %12s\n" "t s" "rss MB" "gc heap MB" "ledger rows" "wal MB"
+  printf "%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s\n" "t s" "rss MB" "malloc" "anon" "jit" "shm" "files" "gc heap" "sqlite" "threads" "ledger rows" "wal MB"
   declare -a T RS GH
   while :; do
     now=$(( $(date +%s) - start ))
     rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
     wal=$(stat -c %s "$work/ledger.db-wal" 2>/dev/null | awk '{printf "%.1f", $1 / 1048576}')
-    r=$(rss); g=$(gcheap)
+    r=$(rss); read -r km ka kj ks kf < <(kinds); read -r g sq th < <(runtime)
     T+=("$now"); RS+=("$r"); GH+=("$g")
-    printf "%8d %10s %12s %12s %12s\n" "$now" "$r" "$g" "$rows" "${wal:-0}"
+    [ ${#T[@]} = 2 ] && mappings >"$work/maps-first.txt"
+    printf "%6d %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s\n" "$now" "$r" "$km" "$ka" "$kj" "$ks" "$kf" "$g" "$sq" "$th" "$rows" "${wal:-0}"
     [ "$now" -ge "$SOAK" ] && break
     left=$(( SOAK - now )); sleep $(( left < EVERY ? (left > 0 ? left : 1) : EVERY ))
   done
+  mappings >"$work/maps-last.txt"
   wait $wj $ws || true
+  echo "mappings whose resident size changed most from the first sample under load to the last (kB):"
+  awk 'NR == FNR {a[$1 " " $2] = $3; next} {k = $1 " " $2; d = $3 - a[k]; if (d != 0) printf "%+9d %9d  %s\n", d, $3, k; delete a[k]}
+       END {for (k in a) printf "%+9d %9d  %s (gone)\n", -a[k], 0, k}' "$work/maps-first.txt" "$work/maps-last.txt" | sort -rn -k1,1 | head -${SOAK_MAPS:-8}
   for f in json stream; do
     if grep -q "Non-2xx" "$work/wrk-$f.txt"; then echo "soak $f: non-2xx answers" >&2; cat "$work/wrk-$f.txt" >&2; exit 1; fi
     echo "soak $f: $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$f.txt") req/s"
@@ -115,9 +130,15 @@ if [ -n "$SOAK" ]; then
       if (t[i] > 0 && t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
       if (t[i] >= last - 60) { lr += r[i]; ln++; if (g[i] != "?") { lg += g[i]; lgn++ } }
     }
-    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, 100 * (lr / ln - fr / fn) / (fr / fn);
+    for (i = 1; i <= n && t[i] == 0; i++) ;
+    printf "rss: at start %.1f MB, first sample under load %.1f MB, at the end %.1f MB\n", r[1], r[i], r[n];
+    growth = 100 * (lr / ln - fr / fn) / (fr / fn);
+    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, growth;
     if (fgn && lgn) printf "gc heap: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fg / fgn, lg / lgn, 100 * (lg / lgn - fg / fgn) / (fg / fgn);
-  }'
+    limit = ENVIRON["SOAK_FLAT_PCT"] + 0 > 0 ? ENVIRON["SOAK_FLAT_PCT"] + 0 : 3;
+    if (growth <= limit) printf "verdict: flat (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit;
+    else { printf "verdict: GROWING (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit; exit 3 }
+  }' || exit 3
   exit 0
 fi
 

@@ -13,7 +13,7 @@ namespace Sovra.Gateway.Tests;
 /// <summary>The real gateway process: killed again and again under load, and three of them on one PostgreSQL.</summary>
 public class ProcessTests(ITestOutputHelper output)
 {
-    private static async Task<string> CreateKeyAsync(int port, object spec)
+    internal static async Task<(string Id, string Key)> CreateKeyAsync(int port, object spec)
     {
         using var http = new HttpClient();
         using var req = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{port}/admin/keys") { Content = JsonContent.Create(spec) };
@@ -21,7 +21,8 @@ public class ProcessTests(ITestOutputHelper output)
         using var resp = await http.SendAsync(req);
         var text = await resp.Content.ReadAsStringAsync();
         Assert.True(resp.IsSuccessStatusCode, text);
-        return JsonDocument.Parse(text).RootElement.GetProperty("key").GetString()!;
+        var root = JsonDocument.Parse(text).RootElement;
+        return (root.GetProperty("data").GetProperty("id").GetString()!, root.GetProperty("key").GetString()!);
     }
 
     /// <summary>
@@ -45,7 +46,7 @@ public class ProcessTests(ITestOutputHelper output)
         var gw = await GatewayProcess.StartAsync(config, port);
         try
         {
-            var key = await CreateKeyAsync(port, new { tenant = "acme", tokens_per_month = 1_000_000_000 });
+            var key = (await CreateKeyAsync(port, new { tenant = "acme", tokens_per_month = 1_000_000_000 })).Key;
             var acked = new ConcurrentBag<string>();
             using var stop = new CancellationTokenSource();
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
@@ -144,7 +145,7 @@ public class ProcessTests(ITestOutputHelper output)
             Assert.Equal(3, gws.Count);
             var body = TestGateway.Chat("m1", maxTokens: 1000);
             var est = BudgetTests.Estimate(body, 1000);
-            var key = await CreateKeyAsync(gws[0].Port, new { tenant = "acme", tokens_per_day = 3 * est + est / 2 });
+            var key = (await CreateKeyAsync(gws[0].Port, new { tenant = "acme", tokens_per_day = 3 * est + est / 2 })).Key;
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             var codes = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
             {

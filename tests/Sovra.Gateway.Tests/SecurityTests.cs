@@ -26,6 +26,7 @@ public class SecurityTests
         [("GET", "/admin/usage")] = Access.Admin,
         [("GET", "/admin/rankings")] = Access.Admin,
         [("GET", "/admin/backends")] = Access.Admin,
+        [("GET", "/admin/runtime")] = Access.Admin,
         [("*", "{*path:nonfile}")] = Access.Fallback,
     };
 

@@ -27,6 +27,7 @@ internal static class GatewayCommand
                 Console.WriteLine($"{file.Name}: valid");
                 return 0;
             }
+            ProcessTuning.Apply(); // before the first socket and thread: see its summary
             var app = GatewayHost.Build(file.FullName, parse.GetValue(host), p);
             app.Lifetime.ApplicationStarted.Register(() =>
                 Console.WriteLine($"sovra gateway listening on {string.Join(", ", app.Urls)}"));

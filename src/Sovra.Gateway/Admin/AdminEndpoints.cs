@@ -77,6 +77,7 @@ public static class AdminEndpoints
             var secret = ApiKeys.NewSecret();
             var id = ApiKeys.NewId();
             await rt.Store.CreateKeyAsync(id, ApiKeys.Display(secret), ApiKeys.Hash(secret), spec, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), ctx.RequestAborted);
+            rt.Keys.Invalidate(); // a look-up of this secret before it existed may be cached as unknown
             var created = await rt.Store.GetKeyAsync(id, ctx.RequestAborted);
             return Results.Json(new { key = secret, data = View(created!) }, Json, statusCode: 201);
         });
@@ -120,6 +121,8 @@ public static class AdminEndpoints
                 data = rows.Select((r, i) => new { rank = i + 1, model = r.Model, r.Requests, r.Tokens, token_share = r.TokenShare, request_share = r.RequestShare }),
             });
         });
+
+        admin.MapGet("/runtime", () => Ok(RuntimeView.Snapshot()));
 
         admin.MapGet("/backends", () => Ok(new
         {

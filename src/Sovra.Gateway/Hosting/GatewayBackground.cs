@@ -7,7 +7,8 @@ namespace Sovra.Gateway.Hosting;
 /// <summary>
 /// What runs beside the requests: the schema check at start, the configuration reload (the file is
 /// polled; a changed file that fails validation is reported and the running configuration kept), active
-/// health checks of each backend that has a health path, and the sweep of reservations left behind.
+/// health checks of each backend that has a health path, the sweep of reservations left behind, WAL
+/// checkpoints, and the key epoch poll that carries revocations made by other gateway processes.
 /// </summary>
 public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
 {
@@ -23,6 +24,28 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
     }
 
     protected override async Task ExecuteAsync(CancellationToken stop)
+    {
+        var keys = PollKeysAsync(stop);
+        await HousekeepingAsync(stop);
+        await keys;
+    }
+
+    /// <summary>The key epoch, on its own loop so that a slow checkpoint or sweep never delays a revocation.</summary>
+    private async Task PollKeysAsync(CancellationToken stop)
+    {
+        using var tick = new PeriodicTimer(Auth.KeyCache.PollInterval);
+        try
+        {
+            while (await tick.WaitForNextTickAsync(stop))
+            {
+                try { await rt.Keys.PollAsync(stop); }
+                catch (Exception e) when (e is not OperationCanceledException) { rt.Log.LogWarning("key epoch not read: {Error}", e.GetType().Name); }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private async Task HousekeepingAsync(CancellationToken stop)
     {
         var lastHealth = new Dictionary<string, long>();
         var lastSweep = Environment.TickCount64;

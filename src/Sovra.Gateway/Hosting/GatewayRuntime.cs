@@ -74,6 +74,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
             await Store.MigrateAsync(ct);
             // Reservation rows in an owned SQLite file were left by an earlier version or a killed process: none can settle now.
             if (!Store.IsPostgres) await Store.SweepAsync(long.MaxValue, 0, ct);
+            await Keys.PollAsync(ct);
             _ready.TrySetResult();
         }
         catch (LedgerInUseException e)

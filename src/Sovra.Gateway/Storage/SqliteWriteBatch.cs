@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using System.Text;
 using SQLitePCL;
 
 namespace Sovra.Gateway.Storage;
@@ -73,10 +74,21 @@ internal sealed class SqliteWriteBatch : IDisposable
         return raw.sqlite3_changes(_db);
     }
 
-    private static void Text(sqlite3_stmt stmt, int i, string? value)
+    // Text is bound as UTF-8, the database's encoding (bound as UTF-16, every value would be converted once more),
+    // encoded into this buffer; SQLite copies a bound value (SQLITE_TRANSIENT: the span is pinned only for the call).
+    private byte[] _utf8 = new byte[1024];
+
+    private void Text(sqlite3_stmt stmt, int i, string? value)
     {
-        if (value is null) raw.sqlite3_bind_null(stmt, i);
-        else raw.sqlite3_bind_text16(stmt, i, value.AsSpan());
+        if (value is null)
+        {
+            raw.sqlite3_bind_null(stmt, i);
+            return;
+        }
+        var max = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (max > _utf8.Length) _utf8 = new byte[max];
+        var n = Encoding.UTF8.GetBytes(value, _utf8);
+        raw.sqlite3_bind_text(stmt, i, _utf8.AsSpan(0, n));
     }
 
     private static void Int(sqlite3_stmt stmt, int i, long? value)

@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+
+namespace Sovra.Gateway.Hosting;
+
+/// <summary>
+/// Process-wide settings for a process that is only a gateway (<c>sovra gateway</c> applies them before it
+/// opens a socket or starts a thread of its own); a gateway hosted inside another app leaves them to it.
+/// Each one yields to a value the operator already set in the environment.
+/// </summary>
+public static class ProcessTuning
+{
+    /// <summary>The runtime's switch that runs socket completions on the socket threads instead of queueing them to the thread pool.</summary>
+    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>glibc malloc arenas the gateway allows itself (see <see cref="LimitMallocArenas"/>).</summary>
+    public const int MallocArenas = 2;
+
+    /// <summary>What was applied, for GET /admin/runtime.</summary>
+    public static bool InlineCompletions => Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+    public static int? MallocArenaMax { get; private set; }
+
+    public static void Apply()
+    {
+        PreferInlineSocketCompletions();
+        LimitMallocArenas();
+    }
+
+    /// <summary>
+    /// Request code runs on the socket threads (one per core) from a socket's completion to its first real
+    /// wait, with no hop through the thread pool: on two cores about a fifth more requests per second and a
+    /// lower p99. Safe here because nothing on the request path blocks: a cached key is a dictionary hit,
+    /// every SQLite call first moves to the thread pool (GatewayStore), the ledger commit and PostgreSQL are
+    /// awaited. The runtime reads the switch when the first socket is made. Set it to 0 to turn this off.
+    /// </summary>
+    public static void PreferInlineSocketCompletions()
+    {
+        if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null) Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+    }
+
+    /// <summary>
+    /// glibc gives threads that allocate at the same time their own malloc arena, up to 8 per core, and keeps
+    /// what each arena once held. The gateway's native allocations (SQLite's, OpenSSL's hashing of keys) are
+    /// small and short-lived, but spread over the thread pool's changing threads they had RSS creep by ~2 MB
+    /// a minute under load with the managed heap and SQLite's own memory flat; with two arenas it stays flat
+    /// (bench/gateway/run.sh --soak). Only where malloc is glibc's and MALLOC_ARENA_MAX is not set.
+    /// </summary>
+    public static void LimitMallocArenas()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        if (Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is { } set)
+        {
+            MallocArenaMax = int.TryParse(set, out var n) ? n : null; // glibc read it at start
+            return;
+        }
+        try
+        {
+            if (mallopt(MArenaMax, MallocArenas) == 1) MallocArenaMax = MallocArenas;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { } // not glibc (musl has no arenas to limit)
+    }
+
+    private const int MArenaMax = -8; // M_ARENA_MAX in glibc's malloc.h
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int mallopt(int param, int value);
+}
