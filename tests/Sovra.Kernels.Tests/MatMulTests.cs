@@ -88,6 +88,44 @@ public sealed class MatMulTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The K-quant products are llama.cpp's bit for bit on every path that follows its order (scalar reference,
+    /// AVX2, AVX-512): Q5_K and Q6_K as ggml's vec_dot for every batch size; Q4_K (repacked by llama.cpp on x86
+    /// when the rows are a multiple of 8) as its GEMM for each full group of four tokens and its GEMV for the
+    /// rest. One token (decode), a prompt batch (the tile) and batches whose last tokens are not a full group of
+    /// four; 2..SmallBatchQ8.MaxTokens take the small-batch kernel, which keeps its own order.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KQuantOrderPaths))]
+    public void K_quant_products_equal_ggml_mul_mat_bit_for_bit(KernelPath path, GgmlType type)
+    {
+        const int rows = 72, cols = 256 * 5;
+        var bytes = TestData.QuantizedRows(type, rows, cols, 43 + (int)type);
+        var w = WeightView.FromBytes(bytes, type, rows, cols);
+        using var mm = new MatMul(_pool, path);
+        var ns = path == KernelPath.Scalar ? new[] { 1, 3, 4, 9, 64 } : new[] { 1, SmallBatchQ8.MaxTokens + 1, SmallBatchQ8.MaxTokens + 3, 64 };
+        foreach (var n in ns)
+        {
+            var x = TestData.Gaussian(n * cols, 44 + n);
+            var expected = GgmlReference.MulMat(type, bytes, rows, cols, x, n, repack: type == GgmlType.Q4_K);
+            var actual = new float[rows * n];
+            mm.MatMat(w, x, n, actual);
+            var same = 0;
+            for (var i = 0; i < actual.Length; i++)
+                if (BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i])) same++;
+            Assert.True(same == actual.Length, $"{path} {type} n={n}: {same}/{actual.Length} elements identical");
+        }
+    }
+
+    public static TheoryData<KernelPath, GgmlType> KQuantOrderPaths()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }) data.Add(path, t);
+        return data;
+    }
+
     public static TheoryData<KernelPath> TilePaths()
     {
         var data = new TheoryData<KernelPath>();
