@@ -94,7 +94,8 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
         _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
-        _bytes = !_float && _byteTiles && ByteUnpack.Supports(_type);
+        // The K-quants always take the byte tile: its kernels follow llama.cpp's float order (TileJobKQuants).
+        _bytes = !_float && (_byteTiles || _type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K) && ByteUnpack.Supports(_type);
         if (_bytes) PrepareBytes();
         EnsurePanel(_panelGroupBytes * _tokenGroups);
         _acts = acts;

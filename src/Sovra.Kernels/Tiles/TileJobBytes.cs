@@ -36,7 +36,7 @@ internal sealed unsafe partial class TileJob
         _oxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _bxOffset = _oxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _bxOffset + (long)_groups * _pairs * _lanes * 4;
-        _unpackedRowBytes = Align(_cols) + 2 * Align(4L * _groups) + Align(4L * _groups * _pairs) + Align(4L * (_cols / 8));
+        _unpackedRowBytes = Align(_cols) + 2 * Align(4L * _groups) + Align(4L * _groups * _pairs) + Align(4L * (_cols / 4));
     }
 
     private ByteRow ByteRowAt(byte* scratch, int i)
@@ -109,7 +109,10 @@ internal sealed unsafe partial class TileJob
         for (var i = 0; i < count; i++) ByteUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, ByteRowAt(scratch, i));
         var rows = stackalloc ByteRow[R];
         var block = stackalloc float[RowBlock * 32]; // [row][token lane] of one token-group pass
+        var laneAcc = stackalloc float[8 * 8 * 16];  // the eight-lane kernels' float accumulators
         var pairs = _path == KernelPath.Avx512 ? 2 : 1;
+        var q4k = _type == GgmlType.Q4_K;
+        var lanes = LaneOrder;
         for (var tg = 0; tg < _tokenGroups; tg += pairs)
         {
             var panel = _panel + tg * _panelGroupBytes;
@@ -117,8 +120,18 @@ internal sealed unsafe partial class TileJob
             {
                 // A short last tile repeats its last row; its results land past count and are not stored.
                 for (var i = 0; i < R; i++) rows[i] = ByteRowAt(scratch, Math.Min(rt + i, count - 1));
-                if (_path == KernelPath.Avx512) MicroB512(rows, panel, block + rt * 32);
-                else MicroB256(rows, panel, block + rt * 32);
+                if (_path == KernelPath.Avx512)
+                {
+                    if (q4k) MicroQ4K512(rows, panel, block + rt * 32);
+                    else if (lanes) MicroLane512(rows, panel, block + rt * 32, laneAcc);
+                    else MicroB512(rows, panel, block + rt * 32);
+                }
+                else
+                {
+                    if (q4k) MicroQ4K256(rows, panel, block + rt * 32);
+                    else if (lanes) MicroLane256(rows, panel, block + rt * 32, laneAcc);
+                    else MicroB256(rows, panel, block + rt * 32);
+                }
             }
             StoreBlock(block, r0, count, tg, pairs * _lanes);
         }
