@@ -117,6 +117,51 @@ public sealed class MatMulTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The K-quant SIMD kernels compute the scalar reference's order exactly (it is ggml's, see above), so they
+    /// agree bit for bit: on odd rows and super-blocks, for one token, for tile batches whose last tokens are not
+    /// a full group of four, and at the extremes (every quant, scale and min at its maximum beside random bytes,
+    /// activations that quantize to ±127 and −128).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KQuantSimdPaths))]
+    public void K_quant_simd_kernels_equal_the_scalar_reference_bit_for_bit(KernelPath path, GgmlType type)
+    {
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var simd = new MatMul(_pool, path);
+        foreach (var (rows, blocks) in new[] { (29, 3), (37, 5), (8, 1) })
+            foreach (var n in new[] { 1, SmallBatchQ8.MaxTokens + 1, 37, 64 })
+            {
+                var (w, x) = Problem(type, rows, blocks, n, seed: 500 + (int)type + n + rows);
+                AssertSame(reference, simd, w, x, n, $"{path} {type} {rows}x{blocks} n={n}");
+            }
+        foreach (var n in new[] { 1, 22, 61 })
+        {
+            var (wb, x, cols) = TestData.Extremes(type, 13, n, 600 + n);
+            AssertSame(reference, simd, WeightView.FromBytes(wb, type, 13, cols), x, n, $"{path} {type} extremes n={n}");
+        }
+    }
+
+    private static void AssertSame(MatMul reference, MatMul simd, in WeightView w, float[] x, int n, string what)
+    {
+        var expected = new float[n * w.Rows];
+        var actual = new float[n * w.Rows];
+        reference.MatMat(w, x, n, expected);
+        simd.MatMat(w, x, n, actual);
+        for (var i = 0; i < actual.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i}: scalar {expected[i]:R}, got {actual[i]:R}");
+    }
+
+    public static TheoryData<KernelPath, GgmlType> KQuantSimdPaths()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }) data.Add(path, t);
+        return data;
+    }
+
     public static TheoryData<KernelPath, GgmlType> KQuantOrderPaths()
     {
         var data = new TheoryData<KernelPath, GgmlType>();
