@@ -68,21 +68,28 @@ public sealed unsafe class MatMul : IDisposable
                 return;
             }
             QuantizeActivations(f.Activation, px, n, w.Cols);
-            if (n >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
+            // Q4_K: llama.cpp multiplies the tokens of each full group of four with its GEMM and the rest (the last
+            // n mod 4) with its GEMV, in two float orders; the tile computes the first and row dots the rest.
+            var quad = KernelDispatch.HasQuadOrder(w.Type) ? n - n % 4 : n;
+            var done = 0;
+            if (quad >= TileJob.MinTokens && _tiles.Supports(Path, w.Type))
             {
-                _tiles.Prepare(Path, w, _actRows, n, py);
+                _tiles.Prepare(Path, w, _actRows, quad, py);
                 _pool.Run(_tiles.Panel, _tiles.PanelItems);
                 _pool.Run(_tiles, _tiles.Items);
-                return;
+                if (quad == n) return;
+                done = quad;
             }
             _rows.W = w.Data;
             _rows.RowBytes = w.RowBytes;
             _rows.Rows = w.Rows;
             _rows.Blocks = w.Cols / f.BlockSize;
-            _rows.Acts = _actRows;
-            _rows.N = n;
-            _rows.Y = py;
+            _rows.Acts = _actRows + done;
+            _rows.N = n - done;
+            _rows.Quad = KernelDispatch.HasQuadOrder(w.Type) ? quad - done : 0;
+            _rows.Y = py + (long)done * w.Rows;
             _rows.Dot = KernelDispatch.Dot(Path, w.Type);
+            _rows.DotQuad = KernelDispatch.DotQuad(Path, w.Type);
             _rows.Chunk = chunk;
             _pool.Run(_rows, (w.Rows + chunk - 1) / chunk);
         }
@@ -209,9 +216,10 @@ public sealed unsafe class MatMul : IDisposable
         public byte* W;
         public long RowBytes;
         public int Rows, Blocks, N, Chunk;
+        public int Quad; // the first Quad activation rows take DotQuad (see KernelDispatch.DotQuad)
         public ActRow* Acts;
         public float* Y;
-        public delegate*<byte*, in ActRow, int, float> Dot;
+        public delegate*<byte*, in ActRow, int, float> Dot, DotQuad;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int index, int worker)
@@ -222,7 +230,9 @@ public sealed unsafe class MatMul : IDisposable
             {
                 var row = W + r * RowBytes;
                 // The row stays in L1 while every activation row passes over it.
-                for (var t = 0; t < N; t++) Y[(long)t * Rows + r] = Dot(row, Acts[t], Blocks);
+                var t = 0;
+                for (; t < Quad; t++) Y[(long)t * Rows + r] = DotQuad(row, Acts[t], Blocks);
+                for (; t < N; t++) Y[(long)t * Rows + r] = Dot(row, Acts[t], Blocks);
             }
         }
     }

@@ -25,10 +25,10 @@ public class ParityTests(ITestOutputHelper output)
         return Enumerable.Range(0, PromptLength).Select(_ => r.Next(0, 256)).ToArray();
     }
 
-    // Bounds, from what llama.cpp and Sovra measure on these files (docs/engine.md): F32/F16, and Q8_0 and Q4_0
-    // (whose products follow ggml's summation order exactly), agree to ~2e-6 nats at every position. The other
-    // types whose activations are quantised or rounded before the dot product (BF16, K-quants) agree to ~1e-6 at
-    // most positions but up to ~1e-2 at a few: where one activation
+    // Bounds, from what llama.cpp and Sovra measure on these files (docs/engine.md): F32/F16, and Q8_0, Q4_0 and the
+    // K-quants (whose products follow ggml's summation order exactly), agree to ~2e-6 nats at every position. BF16,
+    // whose activations are rounded before the dot product in an order Sovra does not follow, agrees to ~1e-6 at
+    // most positions but up to ~1e-3 at a few: where one activation
     // rounds differently from ggml's SIMD path, this random network amplifies it, and the token's K/V carries
     // it to every later position.
     public static TheoryData<string, string, double, double, double> Cases => new()
@@ -39,13 +39,13 @@ public class ParityTests(ITestOutputHelper output)
         { "qwen3", "BF16", 2e-2, 5e-3, 0.5 },
         { "qwen3", "Q8_0", 1e-4, 1e-5, 0.02 },   // ggml's own order throughout (docs/engine.md): at the KL floor
         { "qwen3", "Q4_0", 1e-4, 1e-5, 0.02 },
-        { "qwen3", "Q4_K_M", 2e-2, 5e-3, 0.5 },
-        { "qwen3", "Q5_K_M", 2e-2, 5e-3, 0.5 },
-        { "qwen3", "Q6_K", 2e-2, 5e-3, 0.5 },
+        { "qwen3", "Q4_K_M", 1e-4, 1e-5, 0.02 }, // the K-quants too (llama.cpp's repacked Q4_K GEMM/GEMV, vec_dot)
+        { "qwen3", "Q5_K_M", 1e-4, 1e-5, 0.02 },
+        { "qwen3", "Q6_K", 1e-4, 1e-5, 0.02 },
         { "qwen2", "F32", 1e-4, 1e-5, 0.02 },
         { "llama", "F32", 1e-4, 1e-5, 0.02 },
         { "qwen2", "Q8_0", 1e-4, 1e-5, 0.02 },
-        { "llama", "Q4_K_M", 2e-2, 5e-3, 0.5 },
+        { "llama", "Q4_K_M", 1e-4, 1e-5, 0.02 },
     };
 
     [Theory]
@@ -97,11 +97,14 @@ public class ParityTests(ITestOutputHelper output)
 
     // Prompt seeds whose greedy continuation has no near tie in llama.cpp's own distributions (found by scanning
     // seeds once; the precondition below re-checks it on every run).
-    public static TheoryData<string, GgmlType, int, double> GreedyCases => new()
+    public static TheoryData<string, string, int, double> GreedyCases => new()
     {
-        { "qwen3", GgmlType.F32, GreedySeedQwen3, MinGreedyGap },
-        { "qwen3", GgmlType.F16, GreedySeedQwen3, MinGreedyGap },
-        { "qwen3", GgmlType.Q8_0, GreedySeedQwen3Q8, MinGreedyGapQ8 },
+        { "qwen3", "F32", GreedySeedQwen3, MinGreedyGap },
+        { "qwen3", "F16", GreedySeedQwen3, MinGreedyGap },
+        { "qwen3", "Q8_0", GreedySeedQwen3Q8, MinGreedyGapQ8 },
+        { "qwen3", "Q4_K_M", 8, MinGreedyGap },
+        { "qwen3", "Q5_K_M", 9, MinGreedyGap },
+        { "qwen3", "Q6_K", 6, MinGreedyGap },
     };
 
     // Seeds 1..8 scanned: the smallest llama.cpp top-1 lead along the path was, for seed 2, 0.059 (F32) and
@@ -116,9 +119,13 @@ public class ParityTests(ITestOutputHelper output)
     private const int GreedySeedQwen3Q8 = 6;
     private const double MinGreedyGapQ8 = 0.1;
 
+    // The K-quants (seeds 1..12 scanned once, 2026-12-03): Sovra's greedy ids were llama.cpp's on all 36 paths, near
+    // ties included (one Q4_K_M path had a lead of 0.000 nats); the seeds kept have the largest smallest lead:
+    // Q4_K_M seed 8 (0.062), Q5_K_M seed 9 (0.075), Q6_K seed 6 (0.098).
+
     [Theory]
     [MemberData(nameof(GreedyCases))]
-    public void Greedy_generation_gives_llama_cpps_ids(string arch, GgmlType type, int promptSeed, double minGap)
+    public void Greedy_generation_gives_llama_cpps_ids(string arch, string type, int promptSeed, double minGap)
     {
         var dir = RepoPaths.Scratch($"greedy-{arch}-{type}");
         var path = Path.Combine(dir, $"{arch}-{type}.gguf");

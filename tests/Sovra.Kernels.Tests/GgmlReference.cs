@@ -41,9 +41,13 @@ internal static class GgmlReference
 
     /// <summary>
     /// Y[n, rows] = X[n, cols]·Wᵀ computed by ggml-cpu's own mul_mat (a one-node graph on the x86 AVX2 build), which
-    /// is what llama.cpp runs for a weight type that is not repacked (F32, F16, Q8_0 here).
+    /// is what llama.cpp runs for a weight type that is not repacked (F32, F16, Q8_0, Q5_K, Q6_K here). With
+    /// <paramref name="repack"/> the weight lives in the CPU backend's repack buffer type (CPU_REPACK), as llama.cpp
+    /// places its matrix weights when the backend has an interleaved layout for the type (Q4_0 and Q4_K on x86, row
+    /// counts a multiple of 8): ggml then multiplies with its GEMV/GEMM over the interleaved blocks. (The zen4 build
+    /// that llama.cpp loads on an AVX-512 CPU gives the same bits for these products; checked when this was written.)
     /// </summary>
-    public static unsafe float[] MulMat(GgmlType type, byte[] w, int rows, int cols, float[] x, int n)
+    public static unsafe float[] MulMat(GgmlType type, byte[] w, int rows, int cols, float[] x, int n, bool repack = false)
     {
         var lib = Library.Value;
         var cpu = CpuLibrary.Value;
@@ -54,15 +58,37 @@ internal static class GgmlReference
         var expand = (delegate* unmanaged<nint, nint, void>)NativeLibrary.GetExport(lib, "ggml_build_forward_expand");
         var data = (delegate* unmanaged<nint, nint>)NativeLibrary.GetExport(lib, "ggml_get_data");
         var free = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(lib, "ggml_free");
+        var overhead = (delegate* unmanaged<nint>)NativeLibrary.GetExport(lib, "ggml_tensor_overhead");
+        var allocBuffer = (delegate* unmanaged<nint, nint, nint>)NativeLibrary.GetExport(lib, "ggml_backend_buft_alloc_buffer");
+        var bufferBase = (delegate* unmanaged<nint, nint>)NativeLibrary.GetExport(lib, "ggml_backend_buffer_get_base");
+        var tensorAlloc = (delegate* unmanaged<nint, nint, nint, int>)NativeLibrary.GetExport(lib, "ggml_backend_tensor_alloc");
+        var tensorSet = (delegate* unmanaged<nint, void*, nint, nint, void>)NativeLibrary.GetExport(lib, "ggml_backend_tensor_set");
+        var bufferFree = (delegate* unmanaged<nint, void>)NativeLibrary.GetExport(lib, "ggml_backend_buffer_free");
         var compute = (delegate* unmanaged<nint, nint, int, int>)NativeLibrary.GetExport(cpu, "ggml_graph_compute_with_ctx");
         ((delegate* unmanaged<void>)NativeLibrary.GetExport(cpu, "ggml_cpu_init"))();
         var ctx = init(new InitParams { MemSize = (nint)(w.Length + 8L * x.Length + 8L * rows * n + (16 << 20)) });
         if (ctx == 0) throw new InvalidOperationException("ggml_init failed");
+        nint wctx = 0, buffer = 0;
         try
         {
-            var tw = newTensor(ctx, (int)type, cols, rows);
+            nint tw;
+            if (repack)
+            {
+                // The weight's metadata in a no-alloc context, its data in a CPU_REPACK buffer: setting the
+                // tensor repacks it (and a type the backend does not repack here fails loudly in ggml).
+                var buft = ((delegate* unmanaged<nint>)NativeLibrary.GetExport(cpu, "_Z35ggml_backend_cpu_repack_buffer_typev"))();
+                wctx = init(new InitParams { MemSize = overhead() * 4, NoAlloc = 1 });
+                tw = newTensor(wctx, (int)type, cols, rows);
+                buffer = allocBuffer(buft, w.Length + 1024);
+                if (buffer == 0 || tensorAlloc(buffer, tw, bufferBase(buffer)) != 0) throw new InvalidOperationException("repack buffer allocation failed");
+                fixed (byte* pw = w) tensorSet(tw, pw, 0, w.Length);
+            }
+            else
+            {
+                tw = newTensor(ctx, (int)type, cols, rows);
+                Marshal.Copy(w, 0, data(tw), w.Length);
+            }
             var tx = newTensor(ctx, (int)GgmlType.F32, cols, n);
-            Marshal.Copy(w, 0, data(tw), w.Length);
             Marshal.Copy(x, 0, data(tx), x.Length);
             var ty = mulMat(ctx, tw, tx);
             var graph = newGraph(ctx);
@@ -72,7 +98,12 @@ internal static class GgmlReference
             Marshal.Copy(data(ty), y, 0, y.Length);
             return y;
         }
-        finally { free(ctx); }
+        finally
+        {
+            free(ctx);
+            if (wctx != 0) free(wctx);
+            if (buffer != 0) bufferFree(buffer);
+        }
     }
 
     /// <summary>ggml-cpu's own activation quantizer (quantize_row_q8_0 / q8_1 / q8_K, x86 SIMD build), as llama.cpp runs it.</summary>

@@ -88,6 +88,89 @@ public sealed class MatMulTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The K-quant products are llama.cpp's bit for bit on every path that follows its order (scalar reference,
+    /// AVX2, AVX-512): Q5_K and Q6_K as ggml's vec_dot for every batch size; Q4_K (repacked by llama.cpp on x86
+    /// when the rows are a multiple of 8) as its GEMM for each full group of four tokens and its GEMV for the
+    /// rest. One token (decode), a prompt batch (the tile) and batches whose last tokens are not a full group of
+    /// four; 2..SmallBatchQ8.MaxTokens take the small-batch kernel, which keeps its own order.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KQuantOrderPaths))]
+    public void K_quant_products_equal_ggml_mul_mat_bit_for_bit(KernelPath path, GgmlType type)
+    {
+        const int rows = 72, cols = 256 * 5;
+        var bytes = TestData.QuantizedRows(type, rows, cols, 43 + (int)type);
+        var w = WeightView.FromBytes(bytes, type, rows, cols);
+        using var mm = new MatMul(_pool, path);
+        var ns = path == KernelPath.Scalar ? new[] { 1, 3, 4, 9, 64 } : new[] { 1, SmallBatchQ8.MaxTokens + 1, SmallBatchQ8.MaxTokens + 3, 64 };
+        foreach (var n in ns)
+        {
+            var x = TestData.Gaussian(n * cols, 44 + n);
+            var expected = GgmlReference.MulMat(type, bytes, rows, cols, x, n, repack: type == GgmlType.Q4_K);
+            var actual = new float[rows * n];
+            mm.MatMat(w, x, n, actual);
+            var same = 0;
+            for (var i = 0; i < actual.Length; i++)
+                if (BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i])) same++;
+            Assert.True(same == actual.Length, $"{path} {type} n={n}: {same}/{actual.Length} elements identical");
+        }
+    }
+
+    /// <summary>
+    /// The K-quant SIMD kernels compute the scalar reference's order exactly (it is ggml's, see above), so they
+    /// agree bit for bit: on odd rows and super-blocks, for one token, for tile batches whose last tokens are not
+    /// a full group of four, and at the extremes (every quant, scale and min at its maximum beside random bytes,
+    /// activations that quantize to ±127 and −128).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(KQuantSimdPaths))]
+    public void K_quant_simd_kernels_equal_the_scalar_reference_bit_for_bit(KernelPath path, GgmlType type)
+    {
+        using var reference = new MatMul(_pool, KernelPath.Scalar);
+        using var simd = new MatMul(_pool, path);
+        foreach (var (rows, blocks) in new[] { (29, 3), (37, 5), (8, 1) })
+            foreach (var n in new[] { 1, SmallBatchQ8.MaxTokens + 1, 37, 64 })
+            {
+                var (w, x) = Problem(type, rows, blocks, n, seed: 500 + (int)type + n + rows);
+                AssertSame(reference, simd, w, x, n, $"{path} {type} {rows}x{blocks} n={n}");
+            }
+        foreach (var n in new[] { 1, 22, 61 })
+        {
+            var (wb, x, cols) = TestData.Extremes(type, 13, n, 600 + n);
+            AssertSame(reference, simd, WeightView.FromBytes(wb, type, 13, cols), x, n, $"{path} {type} extremes n={n}");
+        }
+    }
+
+    private static void AssertSame(MatMul reference, MatMul simd, in WeightView w, float[] x, int n, string what)
+    {
+        var expected = new float[n * w.Rows];
+        var actual = new float[n * w.Rows];
+        reference.MatMat(w, x, n, expected);
+        simd.MatMat(w, x, n, actual);
+        for (var i = 0; i < actual.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"{what}: element {i}: scalar {expected[i]:R}, got {actual[i]:R}");
+    }
+
+    public static TheoryData<KernelPath, GgmlType> KQuantSimdPaths()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }) data.Add(path, t);
+        return data;
+    }
+
+    public static TheoryData<KernelPath, GgmlType> KQuantOrderPaths()
+    {
+        var data = new TheoryData<KernelPath, GgmlType>();
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Avx2, KernelPath.Avx512 })
+            if (KernelDispatch.IsAvailable(path))
+                foreach (var t in new[] { GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }) data.Add(path, t);
+        return data;
+    }
+
     public static TheoryData<KernelPath> TilePaths()
     {
         var data = new TheoryData<KernelPath>();

@@ -248,40 +248,72 @@ internal static unsafe class Avx2Dot
         return Avx2.MultiplyAddAdjacent(m16, Avx.LoadVector256(bs));
     }
 
+    /// <summary>Σ sc·q·x of sub-blocks 2c and 2c+1 of a Q4_K block as eight int32 lanes (exact).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q4_KPair(byte* w, sbyte* x, ulong scales, int c)
+    {
+        var mask = Vector256.Create((byte)0x0F);
+        int sc1 = (int)(scales >> (16 * c)) & 0xFF, sc2 = (int)(scales >> (16 * c + 8)) & 0xFF;
+        var q = Avx.LoadVector256(w + 16 + 32 * c);
+        var lo = Avx2.And(q, mask);
+        var hi = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
+        return Avx2.Add(DotU8(lo, Avx.LoadVector256(x + 64 * c), Vector256.Create((short)sc1)),
+            DotU8(hi, Avx.LoadVector256(x + 64 * c + 32), Vector256.Create((short)sc2)));
+    }
+
+    /// <remarks>The order of <see cref="Q4_KBlock.Dot"/> (ggml's GEMV over repacked Q4_K): per super-block the
+    /// exact integer sums, one fma each into a scalar accumulator for the scales and one for the mins.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q4_K(byte* w, in ActRow a, int nb)
     {
-        Vector256<float> acc = default, minAcc = default;
-        var mask = Vector256.Create((byte)0x0F);
+        float acc = 0, accm = 0;
         sbyte* xq = a.Q;
-        float* xd = a.D;
         short* xb = a.BSums;
         for (var b = 0; b < nb; b++, w += Q4_KBlock.Bytes)
         {
             var x = xq + 256 * b;
             KScales.Unpack(w + 4, out var scales, out var mn);
-            Vector256<int> isum = default;
-            for (var c = 0; c < 4; c++)
-            {
-                int sc1 = (int)(scales >> (16 * c)) & 0xFF, sc2 = (int)(scales >> (16 * c + 8)) & 0xFF;
-                var q = Avx.LoadVector256(w + 16 + 32 * c);
-                var lo = Avx2.And(q, mask);
-                var hi = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
-                isum = Avx2.Add(isum, DotU8(lo, Avx.LoadVector256(x + 64 * c), Vector256.Create((short)sc1)));
-                isum = Avx2.Add(isum, DotU8(hi, Avx.LoadVector256(x + 64 * c + 32), Vector256.Create((short)sc2)));
-            }
+            var isum = Avx2.Add(Avx2.Add(Q4_KPair(w, x, scales, 0), Q4_KPair(w, x, scales, 1)),
+                Avx2.Add(Q4_KPair(w, x, scales, 2), Q4_KPair(w, x, scales, 3)));
             var dx = a.D[b];
-            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
-            minAcc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(KMinsVector(mn, xb + 16 * b)), Vector256.Create(dx * Fp.LoadHalf(w + 2)), minAcc);
+            acc = MathF.FusedMultiplyAdd(Vector256.Sum(isum), Fp.LoadHalf(w) * dx, acc);
+            accm = MathF.FusedMultiplyAdd(KMinsUnpacked(mn, xb + 16 * b), Fp.LoadHalf(w + 2) * dx, accm);
         }
-        return Vector256.Sum(acc - minAcc);
+        return acc - accm;
     }
 
+    /// <remarks>The order of <see cref="Q4_KBlock.DotQuad"/> (ggml's GEMM over repacked Q4_K): as
+    /// <see cref="Q4_K"/> with the two accumulations per 64-value pair of sub-blocks.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float Q4_KQuad(byte* w, in ActRow a, int nb)
+    {
+        float acc = 0, accm = 0;
+        sbyte* xq = a.Q;
+        short* xb = a.BSums;
+        for (var b = 0; b < nb; b++, w += Q4_KBlock.Bytes)
+        {
+            var x = xq + 256 * b;
+            KScales.Unpack(w + 4, out var scales, out var mn);
+            var mins = KMinsVector(mn, xb + 16 * b); // lane j: m_j·(sum of sub-block j)
+            var dx = a.D[b];
+            float dd = Fp.LoadHalf(w) * dx, dm = Fp.LoadHalf(w + 2) * dx;
+            for (var c = 0; c < 4; c++)
+            {
+                acc = MathF.FusedMultiplyAdd(Vector256.Sum(Q4_KPair(w, x, scales, c)), dd, acc);
+                accm = MathF.FusedMultiplyAdd(mins.GetElement(2 * c) + mins.GetElement(2 * c + 1), dm, accm);
+            }
+        }
+        return acc - accm;
+    }
+
+    /// <remarks>The order of <see cref="Q5_KBlock.Dot"/> (ggml's AVX2 <c>ggml_vec_dot_q5_K_q8_K</c>): lane l of
+    /// the int32 sums takes values 4l..4l+3 of every 32, one fma per super-block into eight float lanes, the mins
+    /// into one scalar fma chain, <see cref="GgmlSum"/> at the end.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q5_K(byte* w, in ActRow a, int nb)
     {
         Vector256<float> acc = default;
-        var mins = 0f;
+        var accm = 0f;
         var mask = Vector256.Create((byte)0x0F);
         var bit = Vector256.Create((ushort)0x0101);
         for (var b = 0; b < nb; b++, w += Q5_KBlock.Bytes)
@@ -302,20 +334,24 @@ internal static unsafe class Avx2Dot
                 isum = Avx2.Add(isum, DotU8(hi, Avx.LoadVector256(x + 64 * c + 32), Vector256.Create((short)sc2)));
             }
             var dx = a.D[b];
+            accm = MathF.FusedMultiplyAdd(KMinsUnpacked(mn, a.BSums + 16 * b), -dx * Fp.LoadHalf(w + 2), accm);
             acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(dx * Fp.LoadHalf(w)), acc);
-            mins += dx * Fp.LoadHalf(w + 2) * KMinsUnpacked(mn, a.BSums + 16 * b);
         }
-        return Vector256.Sum(acc) - mins;
+        return GgmlSum(acc) + accm;
     }
 
-    /// <summary>Σ sc[g]·(sum of group g's activations): the −32 offset of Q6_K, folded out of the integer dot.</summary>
+    /// <summary>Lane l: 32·(sc[2l]·bsum[2l] + sc[2l+1]·bsum[2l+1]), the −32 offset of Q6_K as ggml's
+    /// <c>ggml_vec_dot_q6_K_q8_K</c> takes it out of its eight int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static int Q6Offset(sbyte* sc, short* bs)
+    internal static Vector256<int> Q6OffsetLanes(sbyte* sc, short* bs)
     {
         var s16 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(sc));
-        return 32 * Vector256.Sum(Avx2.MultiplyAddAdjacent(s16, Avx.LoadVector256(bs)));
+        return Avx2.ShiftLeftLogical(Avx2.MultiplyAddAdjacent(s16, Avx.LoadVector256(bs)), 5);
     }
 
+    /// <remarks>The order of <see cref="Q6_KBlock.Dot"/> (ggml's AVX2 <c>ggml_vec_dot_q6_K_q8_K</c>): lane l of the
+    /// int32 sums takes values 4l..4l+3 of every 32 less its share of the offset
+    /// (<see cref="Q6OffsetLanes"/>), one fma per super-block into eight float lanes, <see cref="GgmlSum"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
@@ -343,9 +379,9 @@ internal static unsafe class Avx2Dot
                     isum = Avx2.Add(isum, DotU8(q, Avx.LoadVector256(x + 128 * h + 32 * k), scale));
                 }
             }
-            var total = Vector256.Sum(isum) - Q6Offset(sc, a.BSums + 16 * b);
-            acc = Fma.MultiplyAdd(Vector256.CreateScalar((float)total), Vector256.Create(a.D[b] * Fp.LoadHalf(w + 208)), acc);
+            isum = Avx2.Subtract(isum, Q6OffsetLanes(sc, a.BSums + 16 * b));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(isum), Vector256.Create(a.D[b] * Fp.LoadHalf(w + 208)), acc);
         }
-        return Vector256.Sum(acc);
+        return GgmlSum(acc);
     }
 }

@@ -113,7 +113,7 @@ internal static unsafe class Avx512Dot
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Q6_K(byte* w, in ActRow a, int nb)
     {
-        Vector512<float> acc = default;
+        Vector256<float> acc = default;
         var mask = Vector512.Create((byte)0x0F);
         var two = Vector512.Create((byte)0x03);
         var idx0 = Vector512.Create((short)0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
@@ -137,9 +137,11 @@ internal static unsafe class Avx512Dot
                 isum += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q01, Vector512.Load(x + 128 * h)), s01);
                 isum += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q23, Vector512.Load(x + 128 * h + 64)), s23);
             }
-            var total = Vector512.Sum(isum) - Avx2Dot.Q6Offset(sc, a.BSums + 16 * b);
-            acc = Avx512F.FusedMultiplyAdd(Vector512.CreateScalar((float)total), Vector512.Create(a.D[b] * Fp.LoadHalf(w + 208)), acc);
+            // Lanes 0..7 and 8..15 hold the same value positions of two 32-value runs: folded, they are
+            // ggml's eight lanes (the sums are exact, so the fold order does not matter).
+            var lanes = Avx2.Subtract(Avx2.Add(isum.GetLower(), isum.GetUpper()), Avx2Dot.Q6OffsetLanes(sc, a.BSums + 16 * b));
+            acc = Fma.MultiplyAdd(Avx.ConvertToVector256Single(lanes), Vector256.Create(a.D[b] * Fp.LoadHalf(w + 208)), acc);
         }
-        return Vector512.Sum(acc);
+        return Avx2Dot.GgmlSum(acc);
     }
 }

@@ -68,6 +68,26 @@ public static unsafe class KernelDispatch
         };
     }
 
+    /// <summary>
+    /// The row dot for the tokens of each full group of four in a batch (t &lt; n − n mod 4). llama.cpp's x86 CPU
+    /// backend repacks Q4_K and multiplies such groups with its GEMM, whose float order differs from its GEMV
+    /// (the other tokens; <see cref="Dot"/>); every other format has one order for every batch size.
+    /// </summary>
+    internal static delegate*<byte*, in ActRow, int, float> DotQuad(KernelPath path, GgmlType type)
+    {
+        if (type != GgmlType.Q4_K) return Dot(path, type);
+        if (!IsAvailable(path)) throw new PlatformNotSupportedException($"kernel path {path} is not available on this CPU");
+        return path switch
+        {
+            KernelPath.Avx512 or KernelPath.Avx2 => &Avx2Dot.Q4_KQuad,
+            KernelPath.Vector128 => &V128Dot.Q4_K,
+            _ => &Formats.Blocks.Q4_KBlock.DotQuad,
+        };
+    }
+
+    /// <summary>Whether the leading tokens of a batch take <see cref="DotQuad"/> (and the prompt tile that order).</summary>
+    internal static bool HasQuadOrder(GgmlType type) => type == GgmlType.Q4_K;
+
     private static delegate*<byte*, in ActRow, int, float> Or(delegate*<byte*, in ActRow, int, float> a, delegate*<byte*, in ActRow, int, float> b) =>
         a != null ? a : b;
 

@@ -19,7 +19,8 @@ internal unsafe struct ByteRow
     public float* Dw; // [groups]          float scale per group (32-block or 256 super-block)
     public float* Mw; // [groups]          Q4_1/Q5_1: m; Q4_K/Q5_K: dmin
     public int* Ms;   // [groups][pairs]   K-quants: int16 pairs of sub-block mins (Q4_K/Q5_K) or scales (Q6_K)
-    public int* Sc;   // [chunks]          int16 pair (s, s) per chunk: the sub-block scale, 1 for legacy blocks
+    public int* Sc;   // [chunks]          int16 pair (s, s) per chunk: the sub-block scale, 1 for legacy blocks;
+                      // Q5_K / Q6_K: per four-value step (cols/4), for the eight-lane kernels
 }
 
 /// <summary>How a format's offset or min enters the byte tile.</summary>
@@ -114,7 +115,7 @@ internal static unsafe class ByteUnpack
             {
                 var five = type == GgmlType.Q5_K;
                 var bytes = five ? Q5_KBlock.Bytes : Q4_KBlock.Bytes;
-                var chunksPerSub = five ? 2 : 1; // 16- or 32-value chunks in a 32-value sub-block
+                var chunksPerSub = five ? 8 : 1; // Q5_K: a scale per four-value step; Q4_K: per 32-value chunk
                 var mins = stackalloc short[8];
                 for (var b = 0; b < cols / 256; b++, src += bytes)
                 {
@@ -167,8 +168,8 @@ internal static unsafe class ByteUnpack
                             (low | ((Vector256.ShiftRightLogical(qh, 2 * k) & Vector256.Create((byte)3)) << 4)).Store(w + 128 * h + 32 * k);
                         }
                     }
-                    // Sub-block j covers values 16j..16j+15 (two 8-value chunks).
-                    for (var j = 0; j < 16; j++) r.Sc[32 * b + 2 * j] = r.Sc[32 * b + 2 * j + 1] = Pair(scales[j], scales[j]);
+                    // A scale per four-value step: sub-block j covers steps 4j..4j+3.
+                    for (var j = 0; j < 64; j++) r.Sc[64 * b + j] = Pair(scales[j >> 2], scales[j >> 2]);
                     for (var j = 0; j < 8; j++) r.Ms[8 * b + j] = Pair(scales[2 * j], scales[2 * j + 1]);
                     r.Mw[b] = 0;
                 }

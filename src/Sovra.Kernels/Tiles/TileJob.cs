@@ -94,7 +94,8 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
         _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
-        _bytes = !_float && _byteTiles && ByteUnpack.Supports(_type);
+        // The K-quants always take the byte tile: its kernels follow llama.cpp's float order (TileJobKQuants).
+        _bytes = !_float && (_byteTiles || _type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K) && ByteUnpack.Supports(_type);
         if (_bytes) PrepareBytes();
         EnsurePanel(_panelGroupBytes * _tokenGroups);
         _acts = acts;
@@ -122,7 +123,6 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
     {
         var p = _panel + g * _panelGroupBytes;
         new Span<byte>(p, checked((int)_panelGroupBytes)).Clear();
-        var subPairs = _groupSize == 256;
         var end = Math.Min(_n, (g + 1) * _lanes);
         for (var t = g * _lanes; t < end; t++)
         {
@@ -153,18 +153,6 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             {
                 var sx = (float*)(p + _sxOffset) + lane;
                 for (var b = 0; b < _groups; b++) sx[b * _lanes] = acts[t].S[b];
-            }
-            else if (_mins == MinKind.KMins && subPairs)
-            {
-                var bx = (int*)(p + _bxOffset) + lane;
-                var bs = acts[t].BSums;
-                for (var b = 0; b < _groups; b++)
-                    for (var j = 0; j < 4; j++)
-                    {
-                        var s0 = bs[16 * b + 4 * j] + bs[16 * b + 4 * j + 1];     // sub-block 2j
-                        var s1 = bs[16 * b + 4 * j + 2] + bs[16 * b + 4 * j + 3]; // sub-block 2j+1
-                        bx[(4 * b + j) * _lanes] = (ushort)(short)s0 | (s1 << 16);
-                    }
             }
         }
     }
@@ -367,17 +355,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             }
             var dx0 = Vector512.Load((float*)(panel + _dxOffset) + g * L);
             var dx1 = Vector512.Load((float*)(panel + _panelGroupBytes + _dxOffset) + g * L);
-            if (_mins == MinKind.KMins)
-            {
-                // Subtract dmin·dx·Σ m·bsum before scaling, in the integer domain: both carry the factor dx.
-                var bx0 = (int*)(panel + _bxOffset) + 4 * g * L;
-                var bx1 = (int*)(panel + _panelGroupBytes + _bxOffset) + 4 * g * L;
-                KMin512(rows, 0, g, bx0, bx1, dx0, dx1, ref f00, ref f01);
-                KMin512(rows, 1, g, bx0, bx1, dx0, dx1, ref f10, ref f11);
-                KMin512(rows, 2, g, bx0, bx1, dx0, dx1, ref f20, ref f21);
-                KMin512(rows, 3, g, bx0, bx1, dx0, dx1, ref f30, ref f31);
-            }
-            else if (_mins == MinKind.Affine)
+            if (_mins == MinKind.Affine)
             {
                 var sx0 = Vector512.Load((float*)(panel + _sxOffset) + g * L);
                 var sx1 = Vector512.Load((float*)(panel + _panelGroupBytes + _sxOffset) + g * L);
@@ -507,23 +485,6 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         f1 = Avx512F.FusedMultiplyAdd(sx1, mv, f1);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KMin512(UnpackedRow* rows, int r, int g, int* bx0, int* bx1, Vector512<float> dx0, Vector512<float> dx1,
-        ref Vector512<float> f0, ref Vector512<float> f1)
-    {
-        Vector512<int> m0 = default, m1 = default;
-        var ms = rows[r].Ms + 4 * g;
-        for (var j = 0; j < 4; j++)
-        {
-            var b = Vector512.Create(ms[j]).AsInt16();
-            m0 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx0 + j * 16).AsInt16());
-            m1 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx1 + j * 16).AsInt16());
-        }
-        var d = Vector512.Create(-rows[r].Mw[g]);
-        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m0), dx0 * d, f0);
-        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m1), dx1 * d, f1);
-    }
-
     /// <summary>4 rows × 1 token group of 8 (AVX2): out[row·32 + lane].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Micro256(UnpackedRow* rows, byte* panel, float* out_)
@@ -546,15 +507,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
                 a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Vector256.Create(*(int*)(w3 + 2 * kp)).AsInt16(), x));
             }
             var dx = Avx.LoadVector256((float*)(panel + _dxOffset) + g * L);
-            if (_mins == MinKind.KMins)
-            {
-                var bx = (int*)(panel + _bxOffset) + 4 * g * L;
-                f0 = KMin256(rows, 0, g, bx, dx, f0);
-                f1 = KMin256(rows, 1, g, bx, dx, f1);
-                f2 = KMin256(rows, 2, g, bx, dx, f2);
-                f3 = KMin256(rows, 3, g, bx, dx, f3);
-            }
-            else if (_mins == MinKind.Affine)
+            if (_mins == MinKind.Affine)
             {
                 var sx = Avx.LoadVector256((float*)(panel + _sxOffset) + g * L);
                 f0 = Fma.MultiplyAdd(sx, Vector256.Create(rows[0].Mw[g]), f0);
@@ -568,16 +521,6 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), dx * Vector256.Create(rows[3].Dw[g]), f3);
         }
         f0.Store(out_); f1.Store(out_ + 32); f2.Store(out_ + 64); f3.Store(out_ + 96);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> KMin256(UnpackedRow* rows, int r, int g, int* bx, Vector256<float> dx, Vector256<float> f)
-    {
-        Vector256<int> m = default;
-        var ms = rows[r].Ms + 4 * g;
-        for (var j = 0; j < 4; j++)
-            m = Avx2.Add(m, Avx2.MultiplyAddAdjacent(Vector256.Create(ms[j]).AsInt16(), Avx.LoadVector256(bx + j * 8).AsInt16()));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), dx * Vector256.Create(-rows[r].Mw[g]), f);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -36,7 +36,7 @@ internal sealed unsafe partial class TileJob
         _oxOffset = _sxOffset + (long)_groups * _lanes * 4;
         _bxOffset = _oxOffset + (long)_groups * _lanes * 4;
         _panelGroupBytes = _bxOffset + (long)_groups * _pairs * _lanes * 4;
-        _unpackedRowBytes = Align(_cols) + 2 * Align(4L * _groups) + Align(4L * _groups * _pairs) + Align(4L * (_cols / 8));
+        _unpackedRowBytes = Align(_cols) + 2 * Align(4L * _groups) + Align(4L * _groups * _pairs) + Align(4L * (_cols / 4));
     }
 
     private ByteRow ByteRowAt(byte* scratch, int i)
@@ -109,7 +109,10 @@ internal sealed unsafe partial class TileJob
         for (var i = 0; i < count; i++) ByteUnpack.Unpack(_type, _w + (r0 + i) * _rowBytes, _cols, ByteRowAt(scratch, i));
         var rows = stackalloc ByteRow[R];
         var block = stackalloc float[RowBlock * 32]; // [row][token lane] of one token-group pass
+        var laneAcc = stackalloc float[8 * 8 * 16];  // the eight-lane kernels' float accumulators
         var pairs = _path == KernelPath.Avx512 ? 2 : 1;
+        var q4k = _type == GgmlType.Q4_K;
+        var lanes = LaneOrder;
         for (var tg = 0; tg < _tokenGroups; tg += pairs)
         {
             var panel = _panel + tg * _panelGroupBytes;
@@ -117,8 +120,18 @@ internal sealed unsafe partial class TileJob
             {
                 // A short last tile repeats its last row; its results land past count and are not stored.
                 for (var i = 0; i < R; i++) rows[i] = ByteRowAt(scratch, Math.Min(rt + i, count - 1));
-                if (_path == KernelPath.Avx512) MicroB512(rows, panel, block + rt * 32);
-                else MicroB256(rows, panel, block + rt * 32);
+                if (_path == KernelPath.Avx512)
+                {
+                    if (q4k) MicroQ4K512(rows, panel, block + rt * 32);
+                    else if (lanes) MicroLane512(rows, panel, block + rt * 32, laneAcc);
+                    else MicroB512(rows, panel, block + rt * 32);
+                }
+                else
+                {
+                    if (q4k) MicroQ4K256(rows, panel, block + rt * 32);
+                    else if (lanes) MicroLane256(rows, panel, block + rt * 32, laneAcc);
+                    else MicroB256(rows, panel, block + rt * 32);
+                }
             }
             StoreBlock(block, r0, count, tg, pairs * _lanes);
         }
@@ -177,26 +190,6 @@ internal sealed unsafe partial class TileJob
             var dx1 = Vector512.Load((float*)(panel + _panelGroupBytes + _dxOffset) + g * L);
             switch (_byteMins)
             {
-                case ByteMins.KMins:
-                {
-                    var bx0 = (int*)(panel + _bxOffset) + 4 * g * L;
-                    var bx1 = (int*)(panel + _panelGroupBytes + _bxOffset) + 4 * g * L;
-                    KMinB512(rows[0], g, bx0, bx1, dx0, dx1, ref f00, ref f01);
-                    KMinB512(rows[1], g, bx0, bx1, dx0, dx1, ref f10, ref f11);
-                    KMinB512(rows[2], g, bx0, bx1, dx0, dx1, ref f20, ref f21);
-                    KMinB512(rows[3], g, bx0, bx1, dx0, dx1, ref f30, ref f31);
-                    break;
-                }
-                case ByteMins.Q6Offset:
-                {
-                    var bx0 = (int*)(panel + _bxOffset) + 8 * g * L;
-                    var bx1 = (int*)(panel + _panelGroupBytes + _bxOffset) + 8 * g * L;
-                    Q6OffsetB512(rows[0], g, bx0, bx1, ref a00, ref a01);
-                    Q6OffsetB512(rows[1], g, bx0, bx1, ref a10, ref a11);
-                    Q6OffsetB512(rows[2], g, bx0, bx1, ref a20, ref a21);
-                    Q6OffsetB512(rows[3], g, bx0, bx1, ref a30, ref a31);
-                    break;
-                }
                 case ByteMins.Affine:
                 {
                     var sx0 = Vector512.Load((float*)(panel + _sxOffset) + g * L);
@@ -217,39 +210,6 @@ internal sealed unsafe partial class TileJob
         f10.Store(out_ + 32); f11.Store(out_ + 48);
         f20.Store(out_ + 64); f21.Store(out_ + 80);
         f30.Store(out_ + 96); f31.Store(out_ + 112);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void KMinB512(in ByteRow row, int g, int* bx0, int* bx1, Vector512<float> dx0, Vector512<float> dx1,
-        ref Vector512<float> f0, ref Vector512<float> f1)
-    {
-        Vector512<int> m0 = default, m1 = default;
-        var ms = row.Ms + 4 * g;
-        for (var j = 0; j < 4; j++)
-        {
-            var b = Vector512.Create(ms[j]).AsInt16();
-            m0 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx0 + j * 16).AsInt16());
-            m1 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx1 + j * 16).AsInt16());
-        }
-        var d = Vector512.Create(-row.Mw[g]);
-        f0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m0), dx0 * d, f0);
-        f1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(m1), dx1 * d, f1);
-    }
-
-    /// <summary>a −= 32·Σ_j sc_j·bsum_j: Q6_K's −32 offset, exact in int32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q6OffsetB512(in ByteRow row, int g, int* bx0, int* bx1, ref Vector512<int> a0, ref Vector512<int> a1)
-    {
-        Vector512<int> m0 = default, m1 = default;
-        var ms = row.Ms + 8 * g;
-        for (var j = 0; j < 8; j++)
-        {
-            var b = Vector512.Create(ms[j]).AsInt16();
-            m0 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx0 + j * 16).AsInt16());
-            m1 += Avx512BW.MultiplyAddAdjacent(b, Vector512.Load(bx1 + j * 16).AsInt16());
-        }
-        a0 -= m0 << 5;
-        a1 -= m1 << 5;
     }
 
     /// <summary>4 rows × 1 token group of 8 (AVX2): out[row·32 + lane].</summary>
@@ -289,24 +249,6 @@ internal sealed unsafe partial class TileJob
             var dx = Avx.LoadVector256((float*)(panel + _dxOffset) + g * L);
             switch (_byteMins)
             {
-                case ByteMins.KMins:
-                {
-                    var bx = (int*)(panel + _bxOffset) + 4 * g * L;
-                    f0 = KMinB256(rows[0], g, bx, dx, f0);
-                    f1 = KMinB256(rows[1], g, bx, dx, f1);
-                    f2 = KMinB256(rows[2], g, bx, dx, f2);
-                    f3 = KMinB256(rows[3], g, bx, dx, f3);
-                    break;
-                }
-                case ByteMins.Q6Offset:
-                {
-                    var bx = (int*)(panel + _bxOffset) + 8 * g * L;
-                    a0 = Q6OffsetB256(rows[0], g, bx, a0);
-                    a1 = Q6OffsetB256(rows[1], g, bx, a1);
-                    a2 = Q6OffsetB256(rows[2], g, bx, a2);
-                    a3 = Q6OffsetB256(rows[3], g, bx, a3);
-                    break;
-                }
                 case ByteMins.Affine:
                 {
                     var sx = Avx.LoadVector256((float*)(panel + _sxOffset) + g * L);
@@ -323,25 +265,5 @@ internal sealed unsafe partial class TileJob
             f3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(a3), dx * Vector256.Create(rows[3].Dw[g]), f3);
         }
         f0.Store(out_); f1.Store(out_ + 32); f2.Store(out_ + 64); f3.Store(out_ + 96);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> KMinB256(in ByteRow row, int g, int* bx, Vector256<float> dx, Vector256<float> f)
-    {
-        Vector256<int> m = default;
-        var ms = row.Ms + 4 * g;
-        for (var j = 0; j < 4; j++)
-            m = Avx2.Add(m, Avx2.MultiplyAddAdjacent(Vector256.Create(ms[j]).AsInt16(), Avx.LoadVector256(bx + j * 8).AsInt16()));
-        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(m), dx * Vector256.Create(-row.Mw[g]), f);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Q6OffsetB256(in ByteRow row, int g, int* bx, Vector256<int> a)
-    {
-        Vector256<int> m = default;
-        var ms = row.Ms + 8 * g;
-        for (var j = 0; j < 8; j++)
-            m = Avx2.Add(m, Avx2.MultiplyAddAdjacent(Vector256.Create(ms[j]).AsInt16(), Avx.LoadVector256(bx + j * 8).AsInt16()));
-        return Avx2.Subtract(a, Avx2.ShiftLeftLogical(m, 5));
     }
 }

@@ -4,6 +4,14 @@ namespace Sovra.Kernels.Formats.Blocks;
 
 // The K-quants: 256-value super-blocks, paired with Q8_K activations.
 
+/// <summary>ggml's float reductions that the K-quant dots end with.</summary>
+internal static unsafe class GgmlOrder
+{
+    /// <summary>Eight lanes summed as ggml's <c>hsum_float_8</c>: (l0+l4 + l2+l6) + (l1+l5 + l3+l7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum8(float* a) => ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
 /// <summary>The 12-byte packing of eight 6-bit scales and eight 6-bit mins shared by Q4_K and Q5_K.</summary>
 internal static unsafe class KScales
 {
@@ -131,32 +139,60 @@ internal static unsafe class Q4_KBlock
         }
     }
 
+    /// <summary>The dot in the order of ggml-cpu's x86 GEMV over repacked Q4_K (llama.cpp repacks every Q4_K
+    /// matrix whose row count is a multiple of 8 and multiplies a token that is not in a full group of four with
+    /// it): per super-block the exact integer Σ sc·q·x and Σ m·bsum, then <c>acc = fma(isum, d·dx, acc)</c> and
+    /// <c>accm = fma(imin, dmin·dx, accm)</c>; the result is acc − accm.</summary>
     public static float Dot(byte* w, in ActRow a, int nb)
     {
-        var sum = 0f;
+        float acc = 0, accm = 0;
         for (var b = 0; b < nb; b++, w += Bytes)
         {
-            var x = a.Q + 256 * b;
-            var bs = a.BSums + 16 * b;
-            var q = w + 16;
             int isum = 0, imin = 0;
-            for (var c = 0; c < 4; c++, q += 32)
-            {
-                KScales.Get(w + 4, 2 * c, out var sc1, out var m1);
-                KScales.Get(w + 4, 2 * c + 1, out var sc2, out var m2);
-                int s1 = 0, s2 = 0;
-                for (var l = 0; l < 32; l++)
-                {
-                    s1 += (q[l] & 0xF) * x[64 * c + l];
-                    s2 += (q[l] >> 4) * x[64 * c + 32 + l];
-                }
-                isum += sc1 * s1 + sc2 * s2;
-                imin += m1 * (bs[4 * c] + bs[4 * c + 1]) + m2 * (bs[4 * c + 2] + bs[4 * c + 3]);
-            }
+            for (var p = 0; p < 4; p++) Pair(w, a, b, p, ref isum, ref imin);
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * isum - dx * Fp.LoadHalf(w + 2) * imin;
+            acc = MathF.FusedMultiplyAdd(isum, Fp.LoadHalf(w) * dx, acc);
+            accm = MathF.FusedMultiplyAdd(imin, Fp.LoadHalf(w + 2) * dx, accm);
         }
-        return sum;
+        return acc - accm;
+    }
+
+    /// <summary>As <see cref="Dot"/> in the order of ggml's GEMM over repacked Q4_K (the tokens of each full group
+    /// of four in a batch): the two accumulations run per 64-value pair of sub-blocks instead of per super-block.</summary>
+    public static float DotQuad(byte* w, in ActRow a, int nb)
+    {
+        float acc = 0, accm = 0;
+        for (var b = 0; b < nb; b++, w += Bytes)
+        {
+            var dx = a.D[b];
+            float dd = Fp.LoadHalf(w) * dx, dm = Fp.LoadHalf(w + 2) * dx;
+            for (var p = 0; p < 4; p++)
+            {
+                int isum = 0, imin = 0;
+                Pair(w, a, b, p, ref isum, ref imin);
+                acc = MathF.FusedMultiplyAdd(isum, dd, acc);
+                accm = MathF.FusedMultiplyAdd(imin, dm, accm);
+            }
+        }
+        return acc - accm;
+    }
+
+    /// <summary>Sub-blocks 2p and 2p+1 of block b: Σ sc·q·x into isum, m·(activation sum) into imin, exactly.</summary>
+    private static void Pair(byte* w, in ActRow a, int b, int p, ref int isum, ref int imin)
+    {
+        var x = a.Q + 256 * b + 64 * p;
+        var bs = a.BSums + 16 * b + 4 * p;
+        var q = w + 16 + 32 * p;
+        KScales.Get(w + 4, 2 * p, out var sc1, out var m1);
+        KScales.Get(w + 4, 2 * p + 1, out var sc2, out var m2);
+        int s1 = 0, s2 = 0;
+        for (var l = 0; l < 32; l++)
+        {
+            s1 += (q[l] & 0xF) * x[l];
+            s2 += (q[l] >> 4) * x[32 + l];
+        }
+        isum += sc1 * s1 + sc2 * s2;
+        imin += m1 * (bs[0] + bs[1]) + m2 * (bs[2] + bs[3]);
     }
 }
 
@@ -206,33 +242,41 @@ internal static unsafe class Q5_KBlock
         }
     }
 
+    /// <summary>The dot in the order of ggml-cpu's x86 <c>ggml_vec_dot_q5_K_q8_K</c> (llama.cpp's for every batch
+    /// size; Q5_K is not repacked on x86): eight int32 lanes, lane l taking values 4l..4l+3 of every 32 (times the
+    /// sub-block scale), <c>acc_l = fma(dx·d, lane_l, acc_l)</c> per super-block; the mins as one scalar
+    /// <c>accm = fma(Σ m·bsum, −dx·dmin, accm)</c>; result <see cref="GgmlOrder.Sum8"/>(acc) + accm.</summary>
     public static float Dot(byte* w, in ActRow a, int nb)
     {
-        var sum = 0f;
+        var acc = stackalloc float[8];
+        var lane = stackalloc int[8];
+        for (var l = 0; l < 8; l++) acc[l] = 0;
+        var accm = 0f;
         for (var b = 0; b < nb; b++, w += Bytes)
         {
             var x = a.Q + 256 * b;
             var bs = a.BSums + 16 * b;
             var qh = w + 16;
             var q = w + 48;
-            int isum = 0, imin = 0;
+            for (var l = 0; l < 8; l++) lane[l] = 0;
+            var imin = 0;
             for (var c = 0; c < 4; c++, q += 32)
             {
                 KScales.Get(w + 4, 2 * c, out var sc1, out var m1);
                 KScales.Get(w + 4, 2 * c + 1, out var sc2, out var m2);
-                int s1 = 0, s2 = 0;
                 for (var l = 0; l < 32; l++)
                 {
-                    s1 += ((q[l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4)) * x[64 * c + l];
-                    s2 += ((q[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4)) * x[64 * c + 32 + l];
+                    lane[l >> 2] += sc1 * ((q[l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4)) * x[64 * c + l];
+                    lane[l >> 2] += sc2 * ((q[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4)) * x[64 * c + 32 + l];
                 }
-                isum += sc1 * s1 + sc2 * s2;
                 imin += m1 * (bs[4 * c] + bs[4 * c + 1]) + m2 * (bs[4 * c + 2] + bs[4 * c + 3]);
             }
             var dx = a.D[b];
-            sum += dx * Fp.LoadHalf(w) * isum - dx * Fp.LoadHalf(w + 2) * imin;
+            accm = MathF.FusedMultiplyAdd(imin, -dx * Fp.LoadHalf(w + 2), accm);
+            var d = dx * Fp.LoadHalf(w);
+            for (var l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
         }
-        return sum;
+        return GgmlOrder.Sum8(acc) + accm;
     }
 }
 
@@ -300,22 +344,25 @@ internal static unsafe class Q6_KBlock
         }
     }
 
+    /// <summary>The dot in the order of ggml-cpu's x86 <c>ggml_vec_dot_q6_K_q8_K</c> (llama.cpp's for every batch
+    /// size; Q6_K is not repacked on x86): eight int32 lanes, lane l taking values 4l..4l+3 of every 32 as
+    /// sc·q with q unsigned (0..63), less 32·(sc[2l]·bsum[2l] + sc[2l+1]·bsum[2l+1]);
+    /// <c>acc_l = fma(dx·d, lane_l, acc_l)</c> per super-block, then <see cref="GgmlOrder.Sum8"/>.</summary>
     public static float Dot(byte* w, in ActRow a, int nb)
     {
-        var sum = 0f;
+        var acc = stackalloc float[8];
+        var lane = stackalloc int[8];
+        for (var l = 0; l < 8; l++) acc[l] = 0;
         for (var b = 0; b < nb; b++, w += Bytes)
         {
             var x = a.Q + 256 * b;
+            var bs = a.BSums + 16 * b;
             var sc = (sbyte*)(w + 192);
-            var isum = 0;
-            for (var g = 0; g < 16; g++)
-            {
-                var s = 0;
-                for (var i = 16 * g; i < 16 * g + 16; i++) s += (Level(w, i) - 32) * x[i];
-                isum += sc[g] * s;
-            }
-            sum += a.D[b] * Fp.LoadHalf(w + 208) * isum;
+            for (var l = 0; l < 8; l++) lane[l] = -32 * (sc[2 * l] * bs[2 * l] + sc[2 * l + 1] * bs[2 * l + 1]);
+            for (var i = 0; i < 256; i++) lane[(i & 31) >> 2] += sc[i >> 4] * Level(w, i) * x[i];
+            var d = a.D[b] * Fp.LoadHalf(w + 208);
+            for (var l = 0; l < 8; l++) acc[l] = MathF.FusedMultiplyAdd(d, lane[l], acc[l]);
         }
-        return sum;
+        return GgmlOrder.Sum8(acc);
     }
 }
