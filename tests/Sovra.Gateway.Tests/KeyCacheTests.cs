@@ -16,19 +16,32 @@ public class KeyCacheTests
     private static readonly KeySpec Spec = new("acme", "k", [], null, null, null, null, null, null);
 
     /// <summary>Two stores on one database, as two gateway processes have: "here" caches, "there" changes keys.</summary>
-    private static async Task<(GatewayStore Here, GatewayStore There, string? Dir)> TwoStoresAsync(string kind, Postgres? pg)
+    private sealed class TwoStores(GatewayStore here, GatewayStore there, string? dir) : IAsyncDisposable
     {
-        string? dir = null;
-        LedgerConfig config;
-        if (kind == "postgres") config = new LedgerConfig(LedgerKind.Postgres, pg!.ConnectionString, false, 1);
-        else
+        public GatewayStore Here => here;
+        public GatewayStore There => there;
+
+        public static async Task<TwoStores> OpenAsync(string kind, Postgres? pg)
         {
-            dir = RepoPaths.Scratch("gw-keycache");
-            config = new LedgerConfig(LedgerKind.Sqlite, Path.Combine(dir, "ledger.db"), false, 1);
+            string? dir = null;
+            LedgerConfig config;
+            if (kind == "postgres") config = new LedgerConfig(LedgerKind.Postgres, pg!.ConnectionString, false, 1);
+            else
+            {
+                dir = RepoPaths.Scratch("gw-keycache");
+                config = new LedgerConfig(LedgerKind.Sqlite, Path.Combine(dir, "ledger.db"), false, 1);
+            }
+            var first = new GatewayStore(config);
+            await first.MigrateAsync(default);
+            return new TwoStores(first, new GatewayStore(config), dir);
         }
-        var here = new GatewayStore(config);
-        await here.MigrateAsync(default);
-        return (here, new GatewayStore(config), dir);
+
+        public async ValueTask DisposeAsync()
+        {
+            await here.DisposeAsync();
+            await there.DisposeAsync();
+            if (dir is not null) try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
     }
 
     [SkippableTheory]
@@ -37,81 +50,57 @@ public class KeyCacheTests
     public async Task A_revoke_or_rotate_through_another_process_is_seen_at_the_next_epoch_poll(string kind)
     {
         await using var pg = kind == "postgres" ? await Postgres.CreateAsync() : null;
-        var (here, there, dir) = await TwoStoresAsync(kind, pg);
-        try
-        {
-            var cache = new KeyCache(here);
-            await cache.PollAsync(default);
-            const string secret = "sk-sovra-first", rotated = "sk-sovra-second";
-            await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash(secret), Spec, 1, default);
-            await cache.PollAsync(default); // the create moved the epoch (an earlier "unknown" answer would be dropped)
-            Assert.Equal("key_1", (await cache.FindAsync(secret, default))?.Id);
+        await using var stores = await TwoStores.OpenAsync(kind, pg);
+        var (here, there) = (stores.Here, stores.There);
+        var cache = new KeyCache(here);
+        await cache.PollAsync(default);
+        const string secret = "sk-sovra-first", rotated = "sk-sovra-second";
+        await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash(secret), Spec, 1, default);
+        await cache.PollAsync(default); // the create moved the epoch (an earlier "unknown" answer would be dropped)
+        Assert.Equal("key_1", (await cache.FindAsync(secret, default))?.Id);
 
-            // Rotated elsewhere: until this process polls, its cache still holds the old secret; after, only the new one works.
-            Assert.True(await there.ReplaceSecretAsync("key_1", "p", ApiKeys.Hash(rotated), default));
-            Assert.Equal("key_1", (await cache.FindAsync(secret, default))?.Id);
-            await cache.PollAsync(default);
-            Assert.Null(await cache.FindAsync(secret, default));
-            Assert.Equal("key_1", (await cache.FindAsync(rotated, default))?.Id);
+        // Rotated elsewhere: until this process polls, its cache still holds the old secret; after, only the new one works.
+        Assert.True(await there.ReplaceSecretAsync("key_1", "p", ApiKeys.Hash(rotated), default));
+        Assert.Equal("key_1", (await cache.FindAsync(secret, default))?.Id);
+        await cache.PollAsync(default);
+        Assert.Null(await cache.FindAsync(secret, default));
+        Assert.Equal("key_1", (await cache.FindAsync(rotated, default))?.Id);
 
-            Assert.True(await there.RevokeKeyAsync("key_1", 2, default));
-            await cache.PollAsync(default);
-            Assert.NotNull((await cache.FindAsync(rotated, default))?.RevokedMs);
-        }
-        finally
-        {
-            await here.DisposeAsync();
-            await there.DisposeAsync();
-            if (dir is not null) try { Directory.Delete(dir, true); } catch (IOException) { }
-        }
+        Assert.True(await there.RevokeKeyAsync("key_1", 2, default));
+        await cache.PollAsync(default);
+        Assert.NotNull((await cache.FindAsync(rotated, default))?.RevokedMs);
     }
 
     [Fact]
     public async Task A_hit_reads_no_database_and_a_quiet_epoch_keeps_the_entry()
     {
-        var (here, there, dir) = await TwoStoresAsync("sqlite", null);
-        try
-        {
-            var cache = new KeyCache(here);
-            await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash("sk-sovra-x"), Spec, 1, default);
-            await cache.PollAsync(default);
-            Assert.Equal("key_1", (await cache.FindAsync("sk-sovra-x", default))?.Id);
-            // A hit completes synchronously: no database call, no hop to another thread.
-            var hit = cache.FindAsync("sk-sovra-x", default);
-            Assert.True(hit.IsCompletedSuccessfully);
-            // Polls that find the epoch unchanged keep the entry.
-            await cache.PollAsync(default);
-            await cache.PollAsync(default);
-            Assert.True(cache.FindAsync("sk-sovra-x", default).IsCompletedSuccessfully);
-            Assert.Equal(1, cache.Count);
-        }
-        finally
-        {
-            await here.DisposeAsync();
-            await there.DisposeAsync();
-            try { Directory.Delete(dir!, true); } catch (IOException) { }
-        }
+        await using var stores = await TwoStores.OpenAsync("sqlite", null);
+        var (here, there) = (stores.Here, stores.There);
+        var cache = new KeyCache(here);
+        await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash("sk-sovra-x"), Spec, 1, default);
+        await cache.PollAsync(default);
+        Assert.Equal("key_1", (await cache.FindAsync("sk-sovra-x", default))?.Id);
+        // A hit completes synchronously: no database call, no hop to another thread.
+        var hit = cache.FindAsync("sk-sovra-x", default);
+        Assert.True(hit.IsCompletedSuccessfully);
+        // Polls that find the epoch unchanged keep the entry.
+        await cache.PollAsync(default);
+        await cache.PollAsync(default);
+        Assert.True(cache.FindAsync("sk-sovra-x", default).IsCompletedSuccessfully);
+        Assert.Equal(1, cache.Count);
     }
 
     [Fact]
     public async Task Without_a_poll_nothing_cached_is_trusted()
     {
-        var (here, there, dir) = await TwoStoresAsync("sqlite", null);
-        try
-        {
-            var cache = new KeyCache(here); // never polled: it cannot know whether a key changed elsewhere
-            await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash("sk-sovra-x"), Spec, 1, default);
-            Assert.Equal("key_1", (await cache.FindAsync("sk-sovra-x", default))?.Id);
-            Assert.True(await there.RevokeKeyAsync("key_1", 2, default));
-            Assert.NotNull((await cache.FindAsync("sk-sovra-x", default))?.RevokedMs);
-            Assert.Equal(0, cache.Count);
-        }
-        finally
-        {
-            await here.DisposeAsync();
-            await there.DisposeAsync();
-            try { Directory.Delete(dir!, true); } catch (IOException) { }
-        }
+        await using var stores = await TwoStores.OpenAsync("sqlite", null);
+        var (here, there) = (stores.Here, stores.There);
+        var cache = new KeyCache(here); // never polled: it cannot know whether a key changed elsewhere
+        await there.CreateKeyAsync("key_1", "p", ApiKeys.Hash("sk-sovra-x"), Spec, 1, default);
+        Assert.Equal("key_1", (await cache.FindAsync("sk-sovra-x", default))?.Id);
+        Assert.True(await there.RevokeKeyAsync("key_1", 2, default));
+        Assert.NotNull((await cache.FindAsync("sk-sovra-x", default))?.RevokedMs);
+        Assert.Equal(0, cache.Count);
     }
 
     [SkippableFact]

@@ -91,8 +91,7 @@ internal sealed unsafe partial class TileJob : IParallelJob, IDisposable
         _pxBytes = _float ? (long)_cols * _lanes * 4 : (long)_cols / 2 * _lanes * 4;
         _dxOffset = _pxBytes;
         _sxOffset = _dxOffset + (long)_groups * _lanes * 4;
-        _bxOffset = _sxOffset + (long)_groups * _lanes * 4;
-        _panelGroupBytes = _float ? _pxBytes : _bxOffset + (long)_groups * 4 * _lanes * 4;
+        _panelGroupBytes = _float ? _pxBytes : _sxOffset + (long)_groups * _lanes * 4; // K-quant sub-block sums live only in the byte panel
         _unpackedRowBytes = _float ? Align(4L * _cols) : Align(2L * _cols) + 3 * Align(4L * _groups * 4);
         // The K-quants always take the byte tile: its kernels follow llama.cpp's float order (TileJobKQuants).
         _bytes = !_float && (_byteTiles || _type is GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K) && ByteUnpack.Supports(_type);
