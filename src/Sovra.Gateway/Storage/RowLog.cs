@@ -15,12 +15,13 @@ namespace Sovra.Gateway.Storage;
 /// file (new rows go to the other one), ingests the sealed one and empties it. Ingestion is exactly
 /// once by request id (a row already in the table is skipped, and so is its charge), so a file that is
 /// ingested twice — after a crash between the commit and the truncation — changes nothing.
-/// Record: [u32 payload length][u32 CRC-32C of the payload][payload], little-endian. A record cut short
-/// at the end of a file is a write that a kill interrupted (never acknowledged); it is ignored.
+/// Record: [u32 payload length][u32 its complement][u32 CRC-32C of the payload][payload], little-endian.
+/// A record cut short at the end of a file is a write that a kill interrupted (never acknowledged); it is
+/// ignored. The length is stored twice so that a damaged length reads as damage, not as a cut-short end.
 /// </summary>
 public sealed class RowLog : IDisposable
 {
-    private const int HeaderBytes = 8;
+    private const int HeaderBytes = 12;
     /// <summary>The largest payload read back (a stored idempotent answer is at most the response limit, 64 MB).</summary>
     internal const int MaxPayload = (64 << 20) + (1 << 20);
 
@@ -70,7 +71,8 @@ public sealed class RowLog : IDisposable
             var payload = buf.AsSpan(HeaderBytes, size - HeaderBytes);
             Encode(e, payload);
             BinaryPrimitives.WriteUInt32LittleEndian(buf, (uint)payload.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(4), Crc32C(payload));
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(4), ~(uint)payload.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(8), Crc32C(payload));
             lock (_lock)
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
@@ -174,8 +176,8 @@ public sealed class RowLog : IDisposable
                 break;
             }
             var len = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
-            if (len > MaxPayload)
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)) != ~len || len > MaxPayload)
             {
                 tail = Tail.Damaged;
                 break;
