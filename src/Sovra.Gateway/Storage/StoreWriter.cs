@@ -105,13 +105,7 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             var tail = RowLog.ReadAll(path, IngestBatch, rows => writer.Commit(rows, charged));
             if (!emptyAfter) continue;
-            if (tail == RowLog.Tail.Damaged)
-            {
-                var aside = $"{path}.damaged-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
-                File.Copy(path, aside);
-                log?.LogError("the ledger's row log {File} is damaged after its last good row; the rows before were ingested and the file is kept as {Aside}",
-                    Path.GetFileName(path), Path.GetFileName(aside));
-            }
+            if (tail == RowLog.Tail.Damaged) KeepDamaged(path, log);
             using var f = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
             f.SetLength(0);
         }
@@ -134,6 +128,14 @@ public sealed class StoreWriter : IAsyncDisposable
         }
         if (_store.IsPostgres) _signal.Release();
         return done.Task;
+    }
+
+    private static void KeepDamaged(string path, ILogger? log)
+    {
+        var aside = $"{path}.damaged-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
+        File.Copy(path, aside);
+        log?.LogError("the ledger's row log {File} is damaged after its last good row; the rows before were ingested and the file is kept as {Aside}",
+            Path.GetFileName(path), Path.GetFileName(aside));
     }
 
     private Task Append(LedgerEntry entry)
@@ -242,14 +244,8 @@ public sealed class StoreWriter : IAsyncDisposable
                 sealedNow = true;
             }
             var tail = RowLog.ReadAll(s.Path, IngestBatch, rows => writer.Commit(rows, charged), s.Length);
-            if (tail != RowLog.Tail.Clean)
-            {
-                // Only this process writes the file, whole records under a lock: something else changed it. Keep a copy.
-                var aside = $"{s.Path}.damaged-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
-                File.Copy(s.Path, aside);
-                _log.LogError("the ledger's row log {File} is damaged after its last good row; the rows before were ingested and the file is kept as {Aside}",
-                    Path.GetFileName(s.Path), Path.GetFileName(aside));
-            }
+            // Only this process writes the file, whole records under a lock: anything but a clean end is a change by something else.
+            if (tail != RowLog.Tail.Clean) KeepDamaged(s.Path, _log);
             rowLog.Empty(s);
         }
     }
