@@ -29,8 +29,9 @@ public static class ProcessTuning
     /// Request code runs on the socket threads (one per core) from a socket's completion to its first real
     /// wait, with no hop through the thread pool: on two cores about a fifth more requests per second and a
     /// lower p99. Safe here because nothing on the request path blocks: a cached key is a dictionary hit,
-    /// every SQLite call first moves to the thread pool (GatewayStore), the ledger commit and PostgreSQL are
-    /// awaited. The runtime reads the switch when the first socket is made. Set it to 0 to turn this off.
+    /// every SQLite call first moves to the thread pool (GatewayStore), the ledger row is one write() into the
+    /// page cache (RowLog) or an awaited group commit, and PostgreSQL is awaited. The runtime reads the switch
+    /// when the first socket is made. Set it to 0 to turn this off.
     /// </summary>
     public static void PreferInlineSocketCompletions()
     {
