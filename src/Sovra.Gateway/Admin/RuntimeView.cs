@@ -30,6 +30,7 @@ internal static class RuntimeView
             server_gc = System.Runtime.GCSettings.IsServerGC,
             inline_socket_completions = Hosting.ProcessTuning.InlineCompletions,
             malloc_arena_max = Hosting.ProcessTuning.MallocArenaMax,
+            malloc_thresholds_fixed = Hosting.ProcessTuning.MallocThresholdsFixed,
         };
     }
 }
