@@ -6,13 +6,20 @@ namespace Sovra.Gateway.Tests;
 
 public class BudgetTests
 {
-    internal static string Ledger(string kind, Postgres? pg) => kind == "postgres" ? $"ledger: {{ postgres: \"{pg!.ConnectionString}\" }}" : "ledger: { sqlite: ledger.db }";
+    /// <summary>The ledger section for a test kind: "sqlite" (row log), "sqlite-full" (synchronous=FULL: group commit) or "postgres".</summary>
+    internal static string Ledger(string kind, Postgres? pg) => kind switch
+    {
+        "postgres" => $"ledger: {{ postgres: \"{pg!.ConnectionString}\" }}",
+        "sqlite-full" => "ledger: { sqlite: ledger.db, synchronous: full }",
+        _ => "ledger: { sqlite: ledger.db }",
+    };
 
     /// <summary>The gateway's reservation for one request: ⌈body bytes / 4⌉ + 8 prompt tokens, plus max_tokens.</summary>
     internal static long Estimate(object body, long maxTokens) => JsonSerializer.SerializeToUtf8Bytes(body, JsonSerializerOptions.Web).Length / 4 + 8 + maxTokens;
 
     [SkippableTheory]
     [InlineData("sqlite")]
+    [InlineData("sqlite-full")]
     [InlineData("postgres")]
     public async Task Fifty_concurrent_requests_against_a_budget_for_three_admit_exactly_three(string kind)
     {

@@ -32,6 +32,7 @@ public class ProcessTests(ITestOutputHelper output)
     /// </summary>
     [SkippableTheory]
     [InlineData("sqlite")]
+    [InlineData("sqlite-full")]
     [InlineData("postgres")]
     public async Task An_acknowledged_request_is_in_the_ledger_exactly_once_however_often_the_gateway_is_killed(string kind)
     {

@@ -33,6 +33,8 @@ public class ProcessTuningTests
                 Assert.True(r.GetProperty("inline_socket_completions").GetBoolean(), text);
             if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") is null && IsGlibc())
                 Assert.Equal(ProcessTuning.MallocArenas, r.GetProperty("malloc_arena_max").GetInt32());
+            if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null && Environment.GetEnvironmentVariable("MALLOC_TRIM_THRESHOLD_") is null && IsGlibc())
+                Assert.True(r.GetProperty("malloc_thresholds_fixed").GetBoolean(), text);
             Assert.Equal(GatewayStore.SqliteHeapLimit, r.GetProperty("sqlite_heap_limit_bytes").GetInt64());
             Assert.True(r.GetProperty("sqlite_bytes").GetInt64() is > 0 and < GatewayStore.SqliteHeapLimit, text);
             Assert.True(r.GetProperty("rss_bytes").GetInt64() > r.GetProperty("gc_heap_bytes").GetInt64(), text);

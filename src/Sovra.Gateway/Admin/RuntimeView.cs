@@ -20,6 +20,8 @@ internal static class RuntimeView
             gc_heap_bytes = gc.HeapSizeBytes,
             gc_committed_bytes = gc.TotalCommittedBytes,
             gc_count = GC.CollectionCount(0),
+            gc_pause_total_ms = GC.GetTotalPauseDuration().TotalMilliseconds,
+            gc_allocated_bytes = GC.GetTotalAllocatedBytes(),
             sqlite_bytes = raw.sqlite3_memory_used(),
             sqlite_highwater_bytes = raw.sqlite3_memory_highwater(0),
             sqlite_heap_limit_bytes = raw.sqlite3_soft_heap_limit64(-1),
@@ -28,6 +30,7 @@ internal static class RuntimeView
             server_gc = System.Runtime.GCSettings.IsServerGC,
             inline_socket_completions = Hosting.ProcessTuning.InlineCompletions,
             malloc_arena_max = Hosting.ProcessTuning.MallocArenaMax,
+            malloc_thresholds_fixed = Hosting.ProcessTuning.MallocThresholdsFixed,
         };
     }
 }

@@ -72,6 +72,7 @@ public sealed class GatewayRuntime : IAsyncDisposable
         {
             if (!Store.IsPostgres) _ownership = await SqliteOwnership.AcquireAsync(Config.Ledger.Target, TimeSpan.FromSeconds(5), ct);
             await Store.MigrateAsync(ct);
+            await Ledger.StartAsync(ct); // the rows an earlier process left in the row log are in the tables before anything reads them
             // Reservation rows in an owned SQLite file were left by an earlier version or a killed process: none can settle now.
             if (!Store.IsPostgres) await Store.SweepAsync(long.MaxValue, 0, ct);
             await Keys.PollAsync(ct);

@@ -36,6 +36,25 @@ public sealed class GatewayStore : IAsyncDisposable
 
     public bool IsPostgres => _pg is not null;
 
+    internal bool SqliteSynchronousFull => _config.SqliteSynchronousFull;
+    internal string SqlitePath => _config.Target;
+
+    /// <summary>
+    /// Set by the running gateway's ledger writer: every read of the ledger (rows, usage, budgets, stored
+    /// answers) first waits for it, so it sees every acknowledged row even while some are still in the row
+    /// log (<see cref="RowLog"/>). A store opened on its own (no gateway writing through it) instead moves
+    /// whatever a row log beside the file holds into the tables once, before its first read.
+    /// </summary>
+    internal Func<CancellationToken, Task>? ReadBarrier { get; set; }
+    private Task? _ownRowLogRead;
+
+    private Task BeforeReadAsync(CancellationToken ct)
+    {
+        if (_pg is not null) return Task.CompletedTask;
+        if (ReadBarrier is { } barrier) return barrier(ct);
+        return (_ownRowLogRead ??= Task.Run(() => StoreWriter.IngestFiles(this, emptyAfter: false, null))).WaitAsync(ct);
+    }
+
     private string Blob => IsPostgres ? "BYTEA" : "BLOB";
 
     // SQLite: a new ledger keeps its rows in the request-id index itself (one B-tree fewer to insert into per row, and
@@ -311,6 +330,7 @@ public sealed class GatewayStore : IAsyncDisposable
 
     public async Task<(long Tokens, long Reserved, long Money, long MoneyReserved)> BudgetAsync(string keyId, string period, CancellationToken ct)
     {
+        await BeforeReadAsync(ct);
         await using var c = await OpenAsync(ct);
         await using var cmd = Cmd(c, null, "SELECT tokens, tokens_reserved, money, money_reserved FROM budget_usage WHERE key_id = @k AND period = @p", ("@k", keyId), ("@p", period));
         await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -343,6 +363,7 @@ public sealed class GatewayStore : IAsyncDisposable
     /// </summary>
     public async Task<IdempotencyBegin> FindIdempotentAsync(string keyId, string idemKey, string requestHash, CancellationToken ct)
     {
+        await BeforeReadAsync(ct);
         await using var c = await OpenAsync(ct);
         await using var cmd = Cmd(c, null, "SELECT request_hash, status, content_type, body FROM idempotency WHERE key_id = @k AND idem_key = @i", ("@k", keyId), ("@i", idemKey));
         await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -408,6 +429,7 @@ public sealed class GatewayStore : IAsyncDisposable
 
     public async Task<List<UsageRow>> UsageAsync(UsageQuery q, CancellationToken ct)
     {
+        await BeforeReadAsync(ct);
         var col = GroupColumns[q.GroupBy];
         await using var c = await OpenAsync(ct);
         await using var cmd = Cmd(c, null, $"""
@@ -428,6 +450,7 @@ public sealed class GatewayStore : IAsyncDisposable
     /// <summary>Models by tokens served over a period, with each one's share of tokens and of requests (successful requests only).</summary>
     public async Task<List<RankRow>> RankingsAsync(long fromMs, long toMs, CancellationToken ct)
     {
+        await BeforeReadAsync(ct);
         await using var c = await OpenAsync(ct);
         await using var cmd = Cmd(c, null, """
             SELECT model, COUNT(*), SUM(tokens_in + tokens_out) FROM requests
@@ -443,6 +466,7 @@ public sealed class GatewayStore : IAsyncDisposable
 
     public async Task<List<LedgerEntry>> LedgerRowsAsync(CancellationToken ct)
     {
+        await BeforeReadAsync(ct);
         await using var c = await OpenAsync(ct);
         await using var cmd = Cmd(c, null, """
             SELECT request_id, ts_ms, tenant, key_id, model, backend, tokens_in, tokens_out, cost_micros, latency_ms, ttft_ms, status, outcome,

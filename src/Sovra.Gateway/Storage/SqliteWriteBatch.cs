@@ -155,8 +155,10 @@ internal sealed class SqliteWriteBatch : IDisposable
                 Text(s, 14, e.Outcome);
                 Int(s, 15, e.ClientDisconnected ? 1 : 0);
                 Text(s, 16, e.IdempotencyKey);
-                Run(s);
-                charged[i] = (e.TokensIn + e.TokensOut, e.CostMicros);
+                // A row already in the table (its row log ingested a second time, after a crash between the commit and
+                // emptying the log) is not charged again: exactly once by request id.
+                var inserted = Run(s) == 1;
+                charged[i] = inserted ? (e.TokensIn + e.TokensOut, e.CostMicros) : (0, 0);
                 if (e.Reservation is { } r && charged[i] != (0, 0))
                 {
                     Add(r.KeyId, r.DayPeriod, charged[i]);
