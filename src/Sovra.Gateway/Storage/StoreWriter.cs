@@ -41,6 +41,7 @@ public sealed class StoreWriter : IAsyncDisposable
     private readonly bool _useRowLog;
     private RowLog? _rowLog;
     private List<TaskCompletionSource> _flushWaiters = [];
+    private bool _ingestStopped; // under _lock
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -167,7 +168,7 @@ public sealed class StoreWriter : IAsyncDisposable
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_lock)
         {
-            if (_thread is null || !_thread.IsAlive) return; // stopped: its last ingestion took everything
+            if (_ingestStopped) return; // its last ingestion took everything acknowledged
             _flushWaiters.Add(done);
             Monitor.Pulse(_lock);
         }
@@ -222,7 +223,10 @@ public sealed class StoreWriter : IAsyncDisposable
         {
             writer?.Dispose();
             lock (_lock)
+            {
+                _ingestStopped = true; // set with the last waiters completed: no later flush can wait for nothing
                 foreach (var w in _flushWaiters) w.TrySetResult();
+            }
             _stopped.TrySetResult();
         }
     }
