@@ -7,12 +7,18 @@
 # since a closed loop's latency is connections / throughput times its tail), and paced at an equal offered load
 # (each connection pauses BENCH_PACED_DELAY_MS, default 2, after every answer: about the same req/s for all three,
 # well below any one's saturation), where the p99 over the direct upstream's is the latency each proxy adds.
-# Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway for that
-# long (JSON and streaming requests, one wrk each, half the connections each) and samples its RSS and GC heap
-# every SOAK_EVERY seconds (default 30) — RSS by kind (malloc, other anonymous, JIT code, SQLite's shared memory, files),
-# the GC heap, SQLite's memory and the threads as the gateway reports them (GET /admin/runtime) — then the mappings that
-# grew most, the growth from the first to the last minute, and a verdict: flat when RSS grew by at most SOAK_FLAT_PCT
-# (default 3) percent; exit code 3 when it grew more.
+# A p99 on a small shared machine moves with whatever else ran in that second, so the paced load runs in
+# BENCH_PACED_ROUNDS rounds (default 5), each of direct, nginx and gateway in turn, BENCH_PACED_SECONDS each
+# (default: the seconds per run); each target's figure is its median over the rounds, and every round is printed.
+# Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway (JSON and
+# streaming requests, one wrk each, half the connections each) for a warm-up of SOAK_WARMUP seconds (default 120:
+# tiered compilation, the thread pool, malloc's arenas and the GC's gen0 budget settle) and then SECONDS more,
+# the measured window. It samples every SOAK_EVERY seconds (default 30) RSS by kind (malloc, other anonymous, JIT
+# code, SQLite's shared memory, files), the GC heap, SQLite's memory, the methods compiled so far and the threads as
+# the gateway reports them (GET /admin/runtime); then prints the mappings that grew most in the window, the growth
+# from its first minute to its last and the slope, the same growth counted from the first minute under load
+# (warm-up included, for comparison), and a verdict: flat when RSS grew by at most SOAK_FLAT_PCT (default 3) percent
+# over the window; exit code 3 when it grew more.
 set -euo pipefail
 SOAK="${SOAK:-}"
 if [ "${1:-}" = "--soak" ]; then SOAK="${2:?--soak needs seconds}"; shift 2; set -- 10 "${1:-16}"; fi
@@ -86,7 +92,7 @@ if [ -n "$SOAK" ]; then
   runtime() {
     curl -sf "http://127.0.0.1:$GW/admin/runtime" -H "Authorization: Bearer $SOVRA_BENCH_ADMIN" |
       awk '{for (f = split($0, a, /[,{}]/); f > 0; f--) {split(a[f], kv, ":"); gsub(/"/, "", kv[1]); v[kv[1]] = kv[2]}}
-           END {printf "%.1f %.1f %d\n", v["gc_heap_bytes"] / 1048576, v["sqlite_bytes"] / 1048576, v["threads"]}' || echo "? ? ?"
+           END {printf "%.1f %.1f %d %d\n", v["gc_heap_bytes"] / 1048576, v["sqlite_bytes"] / 1048576, v["threads"], v["jit_compiled_methods"]}' || echo "? ? ? ?"
   }
   rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$GWPID/status"; }
   # Resident MB by kind: malloc (glibc's [heap] and its 64 MB-aligned arenas), other anonymous memory (the GC heap,
@@ -101,47 +107,57 @@ if [ -n "$SOAK" ]; then
   # Resident kB per mapping (address range and what it maps), to see which ones grew.
   mappings() { awk '/^[0-9a-f]+-[0-9a-f]+ / {k = $1 " " ($6 == "" ? "[anon]" : $6)} /^Rss:/ {print k, $2}' "/proc/$GWPID/smaps"; }
   half=$(( CONN / 2 > 0 ? CONN / 2 : 1 ))
-  echo "soak: gateway only, ${SOAK}s, $half connections JSON + $half streaming, a sample every ${EVERY}s"
-  BENCH_STREAM=0 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-json.txt" & wj=$!
-  BENCH_STREAM=1 wrk -t1 -c"$half" -d"${SOAK}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-stream.txt" & ws=$!
+  WARM="${SOAK_WARMUP:-120}"; total=$(( WARM + SOAK ))
+  echo "soak: gateway only, ${WARM}s warm-up + ${SOAK}s measured, $half connections JSON + $half streaming, a sample every ${EVERY}s"
+  BENCH_STREAM=0 wrk -t1 -c"$half" -d"${total}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-json.txt" & wj=$!
+  BENCH_STREAM=1 wrk -t1 -c"$half" -d"${total}s" -s bench/gateway/post.lua "http://127.0.0.1:$GW/v1/chat/completions" >"$work/wrk-stream.txt" & ws=$!
   start=$(date +%s)
-  printf "%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s\n" "t s" "rss MB" "malloc" "anon" "jit" "shm" "files" "gc heap" "sqlite" "threads" "ledger rows" "wal MB"
+  printf "%6s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s\n" "t s" "rss MB" "malloc" "anon" "jit" "shm" "files" "gc heap" "sqlite" "methods" "threads" "ledger rows" "wal MB"
   declare -a T RS GH
+  next=0
   while :; do
     now=$(( $(date +%s) - start ))
     rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
     wal=$(stat -c %s "$work/ledger.db-wal" 2>/dev/null | awk '{printf "%.1f", $1 / 1048576}')
-    r=$(rss); read -r km ka kj ks kf < <(kinds); read -r g sq th < <(runtime)
+    r=$(rss); read -r km ka kj ks kf < <(kinds); read -r g sq th jm < <(runtime)
     T+=("$now"); RS+=("$r"); GH+=("$g")
-    [ ${#T[@]} = 2 ] && mappings >"$work/maps-first.txt"
-    printf "%6d %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s\n" "$now" "$r" "$km" "$ka" "$kj" "$ks" "$kf" "$g" "$sq" "$th" "$rows" "${wal:-0}"
-    [ "$now" -ge "$SOAK" ] && break
-    left=$(( SOAK - now )); sleep $(( left < EVERY ? (left > 0 ? left : 1) : EVERY ))
+    [ "$now" -ge "$WARM" ] && [ ! -e "$work/maps-first.txt" ] && mappings >"$work/maps-first.txt"
+    printf "%6d %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %12s %8s%s\n" "$now" "$r" "$km" "$ka" "$kj" "$ks" "$kf" "$g" "$sq" "$jm" "$th" "$rows" "${wal:-0}" \
+      "$([ "$now" -lt "$WARM" ] && echo "  (warm-up)")"
+    [ "$now" -ge "$total" ] && break
+    # Samples on a fixed grid, one of them at the end of the warm-up.
+    next=$(( next + EVERY )); [ "$next" -gt "$WARM" ] && [ $(( next - EVERY )) -lt "$WARM" ] && next=$WARM
+    [ "$next" -gt "$total" ] && next=$total
+    s=$(( start + next - $(date +%s) )); sleep $(( s > 0 ? s : 1 ))
   done
   mappings >"$work/maps-last.txt"
   wait $wj $ws || true
-  echo "mappings whose resident size changed most from the first sample under load to the last (kB):"
+  echo "mappings whose resident size changed most from the end of the warm-up to the last sample (kB):"
   awk 'NR == FNR {a[$1 " " $2] = $3; next} {k = $1 " " $2; d = $3 - a[k]; if (d != 0) printf "%+9d %9d  %s\n", d, $3, k; delete a[k]}
        END {for (k in a) printf "%+9d %9d  %s (gone)\n", -a[k], 0, k}' "$work/maps-first.txt" "$work/maps-last.txt" | sort -rn -k1,1 | head -${SOAK_MAPS:-8}
   for f in json stream; do
     if grep -q "Non-2xx" "$work/wrk-$f.txt"; then echo "soak $f: non-2xx answers" >&2; cat "$work/wrk-$f.txt" >&2; exit 1; fi
     echo "soak $f: $(awk '/Requests\/sec/ {print $2}' "$work/wrk-$f.txt") req/s"
   done
-  # First minute vs last minute: the mean of the samples in each (the first minute from the first sample under load).
-  awk -v last="${T[${#T[@]}-1]}" -v ts="${T[*]}" -v rs="${RS[*]}" -v gs="${GH[*]}" 'BEGIN {
+  # First minute vs last minute of the measured window: the mean of the samples in each; the slope by least squares.
+  awk -v warm="$WARM" -v last="${T[${#T[@]}-1]}" -v ts="${T[*]}" -v rs="${RS[*]}" -v gs="${GH[*]}" 'BEGIN {
     n = split(ts, t, " "); split(rs, r, " "); split(gs, g, " ");
     for (i = 1; i <= n; i++) {
-      if (t[i] > 0 && t[i] <= 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
+      if (t[i] > 0 && t[i] <= 60) { ur += r[i]; un++ }
+      if (t[i] >= warm && t[i] <= warm + 60) { fr += r[i]; fn++; if (g[i] != "?") { fg += g[i]; fgn++ } }
       if (t[i] >= last - 60) { lr += r[i]; ln++; if (g[i] != "?") { lg += g[i]; lgn++ } }
+      if (t[i] >= warm) { sn++; sx += t[i]; sy += r[i]; sxx += t[i] * t[i]; sxy += t[i] * r[i] }
     }
     for (i = 1; i <= n && t[i] == 0; i++) ;
     printf "rss: at start %.1f MB, first sample under load %.1f MB, at the end %.1f MB\n", r[1], r[i], r[n];
     growth = 100 * (lr / ln - fr / fn) / (fr / fn);
-    printf "rss: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fr / fn, lr / ln, growth;
-    if (fgn && lgn) printf "gc heap: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fg / fgn, lg / lgn, 100 * (lg / lgn - fg / fgn) / (fg / fgn);
+    slope = sn > 1 && sn * sxx - sx * sx > 0 ? 60 * (sn * sxy - sx * sy) / (sn * sxx - sx * sx) : 0;
+    printf "rss over the measured %d s: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%, slope %+.2f MB/min\n", last - warm, fr / fn, lr / ln, growth, slope;
+    if (un) printf "rss from the first minute under load (warm-up included): %.1f MB to %.1f MB, growth %+.1f%%\n", ur / un, lr / ln, 100 * (lr / ln - ur / un) / (ur / un);
+    if (fgn && lgn) printf "gc heap over the measured window: first minute %.1f MB, last minute %.1f MB, growth %+.1f%%\n", fg / fgn, lg / lgn, 100 * (lg / lgn - fg / fgn) / (fg / fgn);
     limit = ENVIRON["SOAK_FLAT_PCT"] + 0 > 0 ? ENVIRON["SOAK_FLAT_PCT"] + 0 : 3;
-    if (growth <= limit) printf "verdict: flat (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit;
-    else { printf "verdict: GROWING (rss growth %+.1f%% from the first minute under load to the last, limit %d%%)\n", growth, limit; exit 3 }
+    if (growth <= limit) printf "verdict: flat (rss growth %+.1f%% over the measured window, limit %d%%)\n", growth, limit;
+    else { printf "verdict: GROWING (rss growth %+.1f%% over the measured window, limit %d%%)\n", growth, limit; exit 3 }
   }' || exit 3
   exit 0
 fi
@@ -158,26 +174,35 @@ run() { # name port stream -> "rps p99_ms"
   echo "$rps $p99"
 }
 
-paced() { # name port stream -> "rps p50_ms p99_ms" at the paced load (right after the saturated run: warm)
+paced() { # name port stream -> "rps p50_ms p99_ms" at the paced load (targets already warm from their saturated run)
   local out
-  out=$(BENCH_DELAY_MS="${BENCH_PACED_DELAY_MS:-2}" BENCH_STREAM="$3" wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions")
+  out=$(BENCH_DELAY_MS="${BENCH_PACED_DELAY_MS:-2}" BENCH_STREAM="$3" wrk -t"$THREADS" -c"$CONN" -d"${PACED_S}s" --latency -s bench/gateway/post.lua "http://127.0.0.1:$2/v1/chat/completions")
   if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers: $out" >&2; exit 1; fi
   awk 'function ms(v) {if (v ~ /us$/) {sub("us","",v); return v/1000} if (v ~ /ms$/) {sub("ms","",v); return v} sub("s","",v); return v*1000}
        /Requests\/sec/ {r = $2} $1=="50%" {a = ms($2)} $1=="99%" {b = ms($2)} END {print r, a, b}' <<<"$out"
 }
+median() { tr ' ' '\n' | sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-echo "cores: $(nproc), $CONN connections, ${DUR}s per run; paced: ${BENCH_PACED_DELAY_MS:-2} ms pause per connection after each answer"
-printf "%-10s %-8s %12s %10s | %12s %10s %10s\n" mode target "sat. req/s" "p99 ms" "paced req/s" "p50 ms" "p99 ms"
-declare -A R P QR QP
+ROUNDS="${BENCH_PACED_ROUNDS:-5}"; PACED_S="${BENCH_PACED_SECONDS:-$DUR}"
+echo "cores: $(nproc), $CONN connections; saturated: ${DUR}s per run; paced: ${BENCH_PACED_DELAY_MS:-2} ms pause per connection after each answer, $ROUNDS rounds of ${PACED_S}s per target"
+declare -A R P QR Q50 Q99
 for stream in 0 1; do
   mode=$([ $stream = 1 ] && echo stream || echo json)
   for t in direct:$UP nginx:$NG gateway:$GW; do
     name=${t%%:*}; port=${t##*:}
     read -r rps p99 < <(run "$name" "$port" "$stream")
     R[$mode-$name]=$rps; P[$mode-$name]=$p99
-    read -r qrps q50 q99 < <(paced "$name" "$port" "$stream")
-    QR[$mode-$name]=$qrps; QP[$mode-$name]=$q99
-    printf "%-10s %-8s %12.0f %10.2f | %12.0f %10.2f %10.2f\n" "$mode" "$name" "$rps" "$p99" "$qrps" "$q50" "$q99"
+    printf "%-6s %-8s saturated: %8.0f req/s, p99 %6.2f ms\n" "$mode" "$name" "$rps" "$p99"
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    line=""
+    for t in direct:$UP nginx:$NG gateway:$GW; do
+      name=${t%%:*}; port=${t##*:}
+      read -r qrps q50 q99 < <(paced "$name" "$port" "$stream")
+      QR[$mode-$name]+="$qrps "; Q50[$mode-$name]+="$q50 "; Q99[$mode-$name]+="$q99 "
+      line+=$(printf "  %s %5.0f req/s p50 %5.2f p99 %5.2f ms" "$name" "$qrps" "$q50" "$q99")
+    done
+    echo "$mode   paced round $round:$line"
   done
 done
 echo
@@ -185,10 +210,16 @@ for mode in json stream; do
   awk -v m="$mode" -v gr="${R[$mode-gateway]}" -v nr="${R[$mode-nginx]}" -v gp="${P[$mode-gateway]}" -v np="${P[$mode-nginx]}" -v dp="${P[$mode-direct]}" 'BEGIN {
     ga = gp - dp; na = np - dp;
     printf "%-6s saturated: gateway/nginx throughput %.2fx (target >= 0.5); p99 %.2fx, added over direct: gateway %.2f ms, nginx %.2f ms\n", m, gr / nr, gp / np, ga, na }'
-  awk -v m="$mode" -v gr="${QR[$mode-gateway]}" -v nr="${QR[$mode-nginx]}" -v dr="${QR[$mode-direct]}" -v gp="${QP[$mode-gateway]}" -v np="${QP[$mode-nginx]}" -v dp="${QP[$mode-direct]}" 'BEGIN {
-    ga = gp - dp; na = np - dp;
-    printf "%-6s equal load (%.0f / %.0f / %.0f req/s direct / nginx / gateway): added p99 over direct: gateway %.2f ms, nginx %.2f ms (target: gateway <= 2x nginx) -> %s\n",
-      m, dr, nr, gr, ga, na, (ga <= 2 * na ? "met" : na > 0 ? sprintf("%.2fx nginx, not met", ga / na) : "not met (nginx added none)") }'
+  args=()
+  for name in direct nginx gateway; do
+    args+=(-v "${name}_r=$(median <<<"${QR[$mode-$name]% }")" -v "${name}_50=$(median <<<"${Q50[$mode-$name]% }")" -v "${name}_99=$(median <<<"${Q99[$mode-$name]% }")")
+  done
+  awk -v m="$mode" "${args[@]}" 'BEGIN {
+    ga = gateway_99 - direct_99; na = nginx_99 - direct_99;
+    printf "%-6s equal load, medians of the rounds: req/s %.0f / %.0f / %.0f, p50 %.2f / %.2f / %.2f ms, p99 %.2f / %.2f / %.2f ms (direct / nginx / gateway)\n",
+      m, direct_r, nginx_r, gateway_r, direct_50, nginx_50, gateway_50, direct_99, nginx_99, gateway_99
+    printf "%-6s equal load: added p99 over direct: gateway %.2f ms, nginx %.2f ms (target: gateway <= 2x nginx) -> %s\n",
+      m, ga, na, (ga <= 2 * na ? "met" : na > 0 ? sprintf("%.2fx nginx, not met", ga / na) : "not met (nginx added none)") }'
 done
 rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
 echo "ledger rows written during the run: $rows"

@@ -38,6 +38,7 @@ public class ProcessTuningTests
             Assert.Equal(GatewayStore.SqliteHeapLimit, r.GetProperty("sqlite_heap_limit_bytes").GetInt64());
             Assert.True(r.GetProperty("sqlite_bytes").GetInt64() is > 0 and < GatewayStore.SqliteHeapLimit, text);
             Assert.True(r.GetProperty("rss_bytes").GetInt64() > r.GetProperty("gc_heap_bytes").GetInt64(), text);
+            Assert.True(r.GetProperty("jit_compiled_methods").GetInt64() > 0, text);
         }
         finally
         {

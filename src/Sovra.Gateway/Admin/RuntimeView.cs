@@ -25,6 +25,10 @@ internal static class RuntimeView
             sqlite_bytes = raw.sqlite3_memory_used(),
             sqlite_highwater_bytes = raw.sqlite3_memory_highwater(0),
             sqlite_heap_limit_bytes = raw.sqlite3_soft_heap_limit64(-1),
+            // Compiled code grows while tiering promotes ever rarer paths; a count that keeps rising at a steady
+            // load means code generated per request (a leak), one that levels off means warm-up.
+            jit_compiled_methods = System.Runtime.JitInfo.GetCompiledMethodCount(),
+            jit_compiled_il_bytes = System.Runtime.JitInfo.GetCompiledILBytes(),
             threads = self.Threads.Count,
             thread_pool_threads = ThreadPool.ThreadCount,
             server_gc = System.Runtime.GCSettings.IsServerGC,
