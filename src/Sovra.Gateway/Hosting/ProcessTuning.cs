@@ -70,9 +70,10 @@ public static class ProcessTuning
     /// <summary>
     /// glibc raises its mmap threshold each time a large mmapped block is freed (up to 32 MB), after which such
     /// blocks come from the heap and arenas and stay there, and it trims a heap only past a threshold that
-    /// rises with it. The ledger's large SQLite transactions allocate blocks of that kind: RSS then stepped up
-    /// over a soak with SQLite's own count flat. Fixed thresholds (setting them turns the dynamic rule off) keep
-    /// large blocks mmapped and heaps trimmed. Only where malloc is glibc's and neither variable is set.
+    /// rises with it. Fixed thresholds (setting them turns the dynamic rule off) keep large blocks mmapped and
+    /// heaps trimmed. They were aimed at RSS stepping up over a soak with SQLite's own count flat; the soak with
+    /// them still showed malloc stepping up (docs/gateway.md, third round), so they bound one cause, not all.
+    /// Only where malloc is glibc's and neither variable is set.
     /// </summary>
     public static void FixMallocThresholds()
     {
