@@ -10,6 +10,12 @@
 # A p99 on a small shared machine moves with whatever else ran in that second, so the paced load runs in
 # BENCH_PACED_ROUNDS rounds (default 5), each of direct, nginx and gateway in turn, BENCH_PACED_SECONDS each
 # (default: the seconds per run); each target's figure is its median over the rounds, and every round is printed.
+# The latency a proxy adds is its p99 minus the direct p99 of the same round, and the verdict takes the median
+# of those per-round differences.
+# BENCH_LEGS=1: after the paced rounds of each mode, one more paced gateway run (not counted; paced runs of 6 s
+# or more) in which 3 s of loopback packets (tcpdump, headers only) are followed by request id
+# (bench/gateway/legs.py) to print, from the kernel's timestamps, how long a request spends in the gateway before
+# its upstream call, at the upstream, and in the gateway after the answer.
 # Soak: `bench/gateway/run.sh --soak SECONDS [connections]` (or SOAK=SECONDS) loads only the gateway (JSON and
 # streaming requests, one wrk each, half the connections each) for a warm-up of SOAK_WARMUP seconds (default 120:
 # tiered compilation, the thread pool, malloc's arenas and the GC's gen0 budget settle) and then SECONDS more,
@@ -30,9 +36,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; jobs -p | xargs -r kill 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  echo "installing wrk and nginx from apt" >&2
-  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nginx >/dev/null
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || { [ -n "${BENCH_LEGS:-}" ] && ! command -v tcpdump >/dev/null; }; then
+  echo "installing wrk, nginx and tcpdump from apt" >&2
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk nginx tcpdump >/dev/null
 fi
 
 echo "building" >&2
@@ -73,8 +79,9 @@ routes:
 tenants:
   - { name: bench, models: [m], jurisdictions: [eu] }
 CONF
-# Run as a user runs it: the product's own runtime settings (workstation GC; see ProcessTuning); DOTNET_* variables pass through.
-dotnet .build/cli/sovra.dll gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!)
+# Run as a user runs it, through the launcher: the product's own runtime settings (workstation GC, MALLOC_ARENA_MAX;
+# see ProcessTuning); DOTNET_* and MALLOC_* variables pass through.
+./sovra gateway --config "$work/gateway.yaml" --port $GW >"$work/gateway.log" 2>&1 & pids+=($!) # the launcher execs the runtime: same pid
 GWPID=$!
 
 for port in $UP $NG $GW; do
@@ -204,6 +211,16 @@ for stream in 0 1; do
     done
     echo "$mode   paced round $round:$line"
   done
+  if [ -n "${BENCH_LEGS:-}" ]; then
+    # One more paced gateway run, not counted in the rounds (the capture costs CPU): 3 s of its packets,
+    # headers only (the request ids), decoded after it.
+    (sleep 2; timeout 3 tcpdump -i lo -s 300 -B 65536 -w "$work/legs-$mode.pcap" "tcp port $GW or tcp port $UP" 2>/dev/null) & cap=$!
+    read -r qrps q50 q99 < <(paced gateway $GW "$stream")
+    wait "$cap" || true
+    tcpdump -r "$work/legs-$mode.pcap" -tt -n -A 2>/dev/null >"$work/legs-$mode.txt" || true
+    { printf "%-6s legs run (gateway paced, tcpdump on): %.0f req/s, wrk p50 %.2f p99 %.2f ms\n" "$mode" "$qrps" "$q50" "$q99"
+      python3 bench/gateway/legs.py "$work/legs-$mode.txt" $GW $UP | sed "s/^/$mode   /"; } >"$work/legs-$mode.out" || true
+  fi
 done
 echo
 for mode in json stream; do
@@ -214,12 +231,21 @@ for mode in json stream; do
   for name in direct nginx gateway; do
     args+=(-v "${name}_r=$(median <<<"${QR[$mode-$name]% }")" -v "${name}_50=$(median <<<"${Q50[$mode-$name]% }")" -v "${name}_99=$(median <<<"${Q99[$mode-$name]% }")")
   done
-  awk -v m="$mode" "${args[@]}" 'BEGIN {
-    ga = gateway_99 - direct_99; na = nginx_99 - direct_99;
+  # What each proxy adds is taken per round (its p99 minus the direct p99 of the same round, measured seconds
+  # apart), then the median over the rounds: a second of noise moves one round's pair, not the verdict.
+  args+=(-v "d99=${Q99[$mode-direct]% }" -v "n99=${Q99[$mode-nginx]% }" -v "g99=${Q99[$mode-gateway]% }")
+  awk -v m="$mode" "${args[@]}" 'function med(a, n,  i, j, t) {for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) {t = a[j]; a[j] = a[j - 1]; a[j - 1] = t}
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2}
+    BEGIN {
     printf "%-6s equal load, medians of the rounds: req/s %.0f / %.0f / %.0f, p50 %.2f / %.2f / %.2f ms, p99 %.2f / %.2f / %.2f ms (direct / nginx / gateway)\n",
       m, direct_r, nginx_r, gateway_r, direct_50, nginx_50, gateway_50, direct_99, nginx_99, gateway_99
-    printf "%-6s equal load: added p99 over direct: gateway %.2f ms, nginx %.2f ms (target: gateway <= 2x nginx) -> %s\n",
+    n = split(d99, d, " "); split(n99, x, " "); split(g99, y, " ");
+    for (i = 1; i <= n; i++) { ng[i] = x[i] - d[i]; gg[i] = y[i] - d[i]; rounds = rounds sprintf(" %.2f/%.2f", gg[i], ng[i]) }
+    ga = med(gg, n); na = med(ng, n);
+    printf "%-6s equal load: added p99 over direct, per round (gateway/nginx, ms):%s\n", m, rounds
+    printf "%-6s equal load: added p99 over direct, median of the rounds: gateway %.2f ms, nginx %.2f ms (target: gateway <= 2x nginx) -> %s\n",
       m, ga, na, (ga <= 2 * na ? "met" : na > 0 ? sprintf("%.2fx nginx, not met", ga / na) : "not met (nginx added none)") }'
 done
+for mode in json stream; do [ -s "$work/legs-$mode.out" ] && cat "$work/legs-$mode.out"; done
 rows=$(sqlite3 "$work/ledger.db" 'select count(*) from requests' 2>/dev/null || echo "?")
 echo "ledger rows written during the run: $rows"

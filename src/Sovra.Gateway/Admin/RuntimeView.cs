@@ -36,6 +36,9 @@ internal static class RuntimeView
             inline_socket_completions = Hosting.ProcessTuning.InlineCompletions,
             malloc_arena_max = Hosting.ProcessTuning.MallocArenaMax,
             malloc_thresholds_fixed = Hosting.ProcessTuning.MallocThresholdsFixed,
+            malloc_trim_enabled = Hosting.ProcessTuning.MallocTrimEnabled,
+            malloc_trims = Hosting.ProcessTuning.MallocTrims,
+            malloc_trim_released_bytes = Hosting.ProcessTuning.MallocTrimReleasedBytes,
         };
     }
 }

@@ -23,9 +23,15 @@ public static class ApiKeys
         Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(MaxSecretLength)];
         var n = Encoding.UTF8.GetBytes(secret[..Math.Min(secret.Length, MaxSecretLength)], utf8);
         Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(utf8[..n], digest);
+        var sha = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(utf8[..n]);
+        sha.TryGetHashAndReset(digest, out _);
         Convert.TryToHexStringLower(digest, hex, out _);
     }
+
+    // One hash context per thread, reset after each use: SHA256.HashData makes (and frees) an OpenSSL digest
+    // context per call, two mallocs per request on the key-cache path — most of the gateway's native allocations.
+    [ThreadStatic] private static IncrementalHash? t_sha256;
 
     private const int MaxSecretLength = 512;
 

@@ -8,7 +8,8 @@ namespace Sovra.Gateway.Hosting;
 /// What runs beside the requests: the schema check at start, the configuration reload (the file is
 /// polled; a changed file that fails validation is reported and the running configuration kept), active
 /// health checks of each backend that has a health path, the sweep of reservations left behind, WAL
-/// checkpoints, and the key epoch poll that carries revocations made by other gateway processes.
+/// checkpoints, the key epoch poll that carries revocations made by other gateway processes, and (in a
+/// `sovra gateway` process on glibc) handing malloc's free pages back to the OS.
 /// </summary>
 public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
 {
@@ -50,6 +51,7 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
         var lastHealth = new Dictionary<string, long>();
         var lastSweep = Environment.TickCount64;
         var lastCheckpoint = Environment.TickCount64;
+        var nextTrim = Environment.TickCount64 + (long)ProcessTuning.MallocTrimFirst.TotalMilliseconds;
         using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
         try
         {
@@ -68,6 +70,11 @@ public sealed class GatewayBackground(GatewayRuntime rt) : BackgroundService
                     lastCheckpoint = now;
                     try { await rt.Ledger.CheckpointAsync(stop); }
                     catch (Exception e) when (e is not OperationCanceledException) { rt.Log.LogWarning("WAL checkpoint failed: {Error}", e.GetType().Name); }
+                }
+                if (ProcessTuning.MallocTrimEnabled && now >= nextTrim)
+                {
+                    nextTrim = now + (long)ProcessTuning.MallocTrimEvery.TotalMilliseconds;
+                    ProcessTuning.TrimMalloc();
                 }
                 if (now - lastSweep > 10_000)
                 {
