@@ -30,7 +30,8 @@ public static class ProcessTuning
         PreferInlineSocketCompletions();
         LimitMallocArenas();
         FixMallocThresholds();
-        MallocTrimEnabled = OperatingSystem.IsLinux() && (MallocArenaMax is not null || MallocThresholdsFixed);
+        // Where libc has no malloc_trim (musl), the first call finds out and turns it off.
+        MallocTrimEnabled = OperatingSystem.IsLinux();
     }
 
     /// <summary>Whether this process returns malloc's free pages to the OS now and then (<see cref="TrimMalloc"/>): a gateway process on glibc.</summary>
